@@ -1,0 +1,1 @@
+"""Cloud Functions entry points. Kept thin: parse, authenticate, call a service, render."""

@@ -1,0 +1,6 @@
+"""Fixtures shared by every test live in tests/fixtures/ (one module per local service)."""
+
+pytest_plugins = [
+    "tests.fixtures.firestore",
+    "tests.fixtures.stack",
+]
