@@ -45,7 +45,7 @@ lint: setup
 	$(PY) -m mypy functions emulators
 
 contracts: setup
-	$(PY) -m aide_contracts
+	cd functions && ../$(PY) -m aide.contracts ../shared
 
 bench: setup
 	$(PY) -m benchmarks

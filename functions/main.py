@@ -1,1 +1,103 @@
-"""Cloud Functions entry points. Kept thin: parse, authenticate, call a service, render."""
+"""Cloud Functions entry points. Kept thin: each declared function hands over to aide.entrypoints.
+
+Deploy discovery imports this module to build the functions manifest, so nothing here touches the
+network or needs credentials; Google clients are created lazily on first use.
+
+Each function imports its entry point module inside its body: on Cloud Functions (2nd gen) every
+function runs in its own service, so an instance loads only the code of the function it serves,
+and importing this module (deploy discovery, every cold start) stays close to the cost of
+firebase_functions itself (benchmarks/cold_start). New functions follow the same pattern.
+"""
+
+from aide import config
+from aide.domain import collections, topics
+from firebase_functions import firestore_fn, https_fn, options, pubsub_fn, scheduler_fn
+
+options.set_global_options(region=config.REGION)
+
+
+@https_fn.on_request()
+def health(request: https_fn.Request) -> https_fn.Response:
+    from aide.entrypoints import health as health_entry
+
+    return health_entry.serve(request)
+
+
+@https_fn.on_request()
+def probes(request: https_fn.Request) -> https_fn.Response:
+    from aide.entrypoints import probes as probes_entry
+
+    return probes_entry.serve(request)
+
+
+@firestore_fn.on_document_created(document=f"{collections.PROBES}/{{probeId}}")
+def on_probe_created(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
+    from aide.entrypoints import probes as probes_entry
+
+    probes_entry.on_created(event.id, event.params["probeId"])
+
+
+@pubsub_fn.on_message_published(topic=topics.PROBES, retry=True)
+def on_probe_message(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
+    from aide.entrypoints import probes as probes_entry
+
+    message = event.data.message
+    probes_entry.on_message(message.message_id, message.data)
+
+
+@scheduler_fn.on_schedule(schedule="every 60 minutes")
+def purge_expired(event: scheduler_fn.ScheduledEvent) -> None:
+    from aide.entrypoints import maintenance
+
+    maintenance.run_purge_expired()
+
+
+@https_fn.on_request()
+def agents(request: https_fn.Request) -> https_fn.Response:
+    from aide.entrypoints import agents as agents_entry
+
+    return agents_entry.serve(request)
+
+
+@https_fn.on_request()
+def users(request: https_fn.Request) -> https_fn.Response:
+    from aide.entrypoints import users as users_entry
+
+    return users_entry.serve(request)
+
+
+@https_fn.on_request()
+def api_keys(request: https_fn.Request) -> https_fn.Response:
+    from aide.entrypoints import api_keys as api_keys_entry
+
+    return api_keys_entry.serve(request)
+
+
+@https_fn.on_request()
+def projects(request: https_fn.Request) -> https_fn.Response:
+    from aide.entrypoints import projects as projects_entry
+
+    return projects_entry.serve(request)
+
+
+@https_fn.on_request()
+def tasks(request: https_fn.Request) -> https_fn.Response:
+    from aide.entrypoints import tasks as tasks_entry
+
+    return tasks_entry.serve(request)
+
+
+@https_fn.on_request()
+def task_groups(request: https_fn.Request) -> https_fn.Response:
+    from aide.entrypoints import task_groups as task_groups_entry
+
+    return task_groups_entry.serve(request)
+
+
+@firestore_fn.on_document_created(document=f"{collections.TASK_DISPATCHES}/{{dispatchId}}")
+def on_task_dispatch_created(
+    event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None],
+) -> None:
+    from aide.entrypoints import task_dispatch as task_dispatch_entry
+
+    task_dispatch_entry.on_dispatch_created(event.id, event.params["dispatchId"])

@@ -1,0 +1,1 @@
+"""Adapters: everything that talks to Firestore, Pub/Sub and Cloud Storage (clients made lazily)."""

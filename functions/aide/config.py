@@ -1,0 +1,103 @@
+"""Deployment configuration: firebase_functions params, read lazily (values exist only at runtime).
+
+Declaring a param here makes `firebase deploy` ask for it; reading `.value` at import time would
+break deploy discovery, so every accessor below is a function.
+Provider API keys are declared as `SecretParam`s next to the functions that bind them (agent
+runtime), because the CLI prompts for every declared secret on deploy.
+"""
+
+import functools
+import json
+import os
+from typing import Final
+
+from firebase_functions import params
+
+from aide import __version__
+
+REGION: Final = "us-central1"
+VERSION: Final = __version__
+# Local stacks use this project id (see .firebaserc); "demo-" projects never reach production.
+DEMO_PROJECT_ID: Final = "demo-aide"
+
+CORS_ORIGINS = params.StringParam(
+    "CORS_ORIGINS",
+    default="*",
+    description="Comma-separated origins the web frontend is served from ('*' for any).",
+)
+
+# LLM providers (aide.adapters.llm reads these when an agent calls a model, never at import).
+OPENAI_API_KEY = params.SecretParam(
+    "OPENAI_API_KEY",
+    description="Bearer key for the OpenAI-compatible provider (empty for Ollama/llama.cpp).",
+)
+OPENAI_BASE_URL = params.StringParam(
+    "OPENAI_BASE_URL",
+    default="https://api.openai.com/v1",
+    description="Base URL of the OpenAI-compatible chat-completions server (OpenAI, vLLM, Ollama).",
+)
+GEMINI_API_KEY = params.SecretParam(
+    "GEMINI_API_KEY",
+    description="Gemini API key (not needed when GEMINI_USE_VERTEXAI is true).",
+)
+GEMINI_USE_VERTEXAI = params.BoolParam(
+    "GEMINI_USE_VERTEXAI",
+    default=False,
+    description="Call Gemini through Vertex AI with the service account instead of an API key.",
+)
+GEMINI_LOCATION = params.StringParam(
+    "GEMINI_LOCATION", default="us-central1", description="Vertex AI location for Gemini."
+)
+
+
+def project_id() -> str:
+    """The Google Cloud project: GCLOUD_PROJECT / GOOGLE_CLOUD_PROJECT / FIREBASE_CONFIG.
+
+    Emulated environments without any of these get the demo project; elsewhere the project of
+    the Application Default Credentials, and an error when there is none.
+    """
+    for name in ("GCLOUD_PROJECT", "GOOGLE_CLOUD_PROJECT"):
+        value = os.environ.get(name)
+        if value:
+            return value
+    firebase_config = os.environ.get("FIREBASE_CONFIG", "")
+    if firebase_config.startswith("{"):
+        project = json.loads(firebase_config).get("projectId")
+        if project:
+            return str(project)
+    if any(os.environ.get(host) for host in _EMULATOR_HOST_VARIABLES):
+        return DEMO_PROJECT_ID
+    return _project_from_credentials()
+
+
+@functools.cache
+def _project_from_credentials() -> str:
+    # Last resort, never at import time: Application Default Credentials know their project
+    # (on Google Cloud, from the metadata server).
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    try:
+        _, project = google.auth.default()
+    except DefaultCredentialsError as error:
+        raise RuntimeError("no Google Cloud project configured (set GCLOUD_PROJECT)") from error
+    if not project:
+        raise RuntimeError("no Google Cloud project configured (set GCLOUD_PROJECT)")
+    return str(project)
+
+
+_EMULATOR_HOST_VARIABLES: Final = (
+    "FIRESTORE_EMULATOR_HOST",
+    "PUBSUB_EMULATOR_HOST",
+    "STORAGE_EMULATOR_HOST",
+    "FIREBASE_AUTH_EMULATOR_HOST",
+)
+
+
+def storage_bucket() -> str:
+    """The default bucket: the built-in STORAGE_BUCKET param, else `{project}.appspot.com`."""
+    return params.STORAGE_BUCKET.value or f"{project_id()}.appspot.com"
+
+
+def cors_origins() -> tuple[str, ...]:
+    return tuple(origin.strip() for origin in CORS_ORIGINS.value.split(",") if origin.strip())

@@ -1,0 +1,186 @@
+"""OpenAPI 3.1 from the endpoint registry, every body wrapped in the response envelope."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from aide import config
+from aide.contracts.registry import ENDPOINTS, Endpoint
+from aide.entrypoints import errors as api_errors
+from aide.entrypoints.request_body import MAX_BODY_BYTES
+
+REF: Final = "#/components/schemas/{model}"
+_PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_REASONS: Final = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    400: "Bad request (malformed JSON, wrong content type, validation failure)",
+    401: "Missing or invalid credentials",
+    403: "Account inactive or insufficient permissions",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    429: "Quota exceeded",
+    500: "Internal error",
+    503: "Service unavailable",
+}
+# Every operation can answer these, whatever its own errors are.
+_COMMON_ERRORS: Final = (405, 500)
+_BODY_ERRORS: Final = (400, 413)
+
+
+def error_codes() -> dict[str, int]:
+    """Every ApiError code and its HTTP status, for clients that switch on `error.code`."""
+    found: dict[str, int] = {}
+    pending: list[type[api_errors.ApiError]] = [api_errors.ApiError]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.code, cls.status)
+        pending.extend(cls.__subclasses__())
+    return dict(sorted(found.items()))
+
+
+def _envelopes(data_refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    schemas: dict[str, Any] = {
+        "ErrorEnvelope": {
+            "type": "object",
+            "required": ["success", "error"],
+            "properties": {
+                "success": {"const": False},
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": {"type": "string", "enum": list(error_codes())},
+                        "message": {"type": "string"},
+                        "details": {},
+                    },
+                },
+            },
+        },
+        "EmptySuccessEnvelope": {
+            "type": "object",
+            "required": ["success"],
+            "properties": {"success": {"const": True}, "data": {}},
+        },
+    }
+    for name, ref in data_refs.items():
+        schemas[f"{name}Envelope"] = {
+            "type": "object",
+            "required": ["success", "data"],
+            "properties": {"success": {"const": True}, "data": ref},
+        }
+    return schemas
+
+
+def _json_content(ref: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": ref}}}
+
+
+def _operation(endpoint: Endpoint, refs: dict[type[BaseModel], dict[str, Any]]) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status, model in sorted(endpoint.responses.items()):
+        envelope = f"{model.__name__}Envelope" if model else "EmptySuccessEnvelope"
+        responses[str(status)] = {
+            "description": _REASONS.get(status, "Success"),
+            "content": _json_content(REF.format(model=envelope)),
+        }
+    error_statuses = set(endpoint.errors) | set(_COMMON_ERRORS)
+    if endpoint.request is not None:
+        error_statuses |= set(_BODY_ERRORS)
+    if endpoint.authenticated:
+        error_statuses |= {401, 403}
+    for status in sorted(error_statuses - set(endpoint.responses)):
+        responses[str(status)] = {
+            "description": _REASONS.get(status, "Error"),
+            "content": _json_content(REF.format(model="ErrorEnvelope")),
+        }
+    operation: dict[str, Any] = {
+        "operationId": endpoint.operation_id,
+        "summary": endpoint.summary,
+        "tags": list(endpoint.tags),
+        "responses": responses,
+    }
+    if endpoint.description:
+        operation["description"] = endpoint.description
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PATH_PARAM.findall(endpoint.path)
+    ]
+    if parameters:
+        operation["parameters"] = parameters
+    if endpoint.request is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "description": f"JSON object, at most {MAX_BODY_BYTES} bytes.",
+            "content": {"application/json": {"schema": refs[endpoint.request]}},
+        }
+    if endpoint.authenticated:
+        operation["security"] = [{"bearerAuth": []}, {"apiKey": []}]
+    return operation
+
+
+def build_openapi(endpoints: list[Endpoint] | None = None) -> dict[str, Any]:
+    endpoints = ENDPOINTS if endpoints is None else endpoints
+    models: list[tuple[type[BaseModel], Any]] = []
+    for endpoint in endpoints:
+        if endpoint.request is not None:
+            models.append((endpoint.request, "validation"))
+        models.extend((model, "serialization") for model in endpoint.responses.values() if model)
+    unique = list(dict.fromkeys(models))
+    key_map, definitions = models_json_schema(unique, ref_template=REF)
+    refs = {model: key_map[(model, mode)] for model, mode in unique}
+    data_refs = {
+        model.__name__: key_map[(model, "serialization")]
+        for model, mode in unique
+        if mode == "serialization"
+    }
+    schemas = {**definitions.get("$defs", {}), **_envelopes(data_refs)}
+
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in endpoints:
+        sub_path = endpoint.path.rstrip("/")
+        path = f"/{endpoint.function}{sub_path}"
+        paths.setdefault(path, {})[endpoint.method.lower()] = _operation(endpoint, refs)
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "AIDE API",
+            "version": config.VERSION,
+            "description": (
+                "HTTP functions of the AIDE backend. Every response is an envelope: "
+                '{"success": true, "data": ...} or {"success": false, "error": '
+                '{"code", "message", "details"}}.'
+            ),
+        },
+        "servers": [
+            {
+                "url": "http://127.0.0.1:5001/demo-aide/us-central1",
+                "description": "local platform (make dev)",
+            },
+            {
+                "url": "https://us-central1-{project}.cloudfunctions.net",
+                "description": "deployed functions",
+                "variables": {"project": {"default": "demo-aide"}},
+            },
+        ],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": dict(sorted(schemas.items())),
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Firebase ID token, or an API key (aide_...)",
+                },
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            },
+        },
+    }

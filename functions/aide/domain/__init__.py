@@ -1,0 +1,1 @@
+"""Pure domain: document and payload models, enums, rules. No I/O in this package."""

@@ -1,0 +1,103 @@
+"""agents/{agentId}: the registry of agents that execute tasks."""
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from aide.domain.base import DocumentModel, RequestModel
+from aide.domain.free_form import FreeFormMap
+from aide.domain.tasks import TaskCreate, TaskPriority
+from aide.domain.timestamps import UtcDateTime, utc_now
+
+
+class AgentStatus(StrEnum):
+    IDLE = "idle"
+    BUSY = "busy"
+    OFFLINE = "offline"
+
+
+class AgentProvider(StrEnum):
+    # Deterministic and offline; the default locally so the whole lifecycle runs without keys.
+    SCRIPTED = "scripted"
+    OPENAI_COMPATIBLE = "openai_compatible"
+    GEMINI = "gemini"
+
+
+class AgentLimits(DocumentModel):
+    timeout_seconds: int = Field(default=300, ge=1)
+    max_steps: int = Field(default=20, ge=1)
+    concurrency: int = Field(default=4, ge=1)
+
+
+class Agent(DocumentModel):
+    id: str
+    name: str
+    description: str = ""
+    capabilities: list[str] = Field(default_factory=list)
+    provider: AgentProvider = AgentProvider.SCRIPTED
+    model: str
+    system_prompt: str = ""
+    status: AgentStatus = AgentStatus.IDLE
+    limits: AgentLimits = Field(default_factory=AgentLimits)
+    built_in: bool = False
+    created_at: UtcDateTime = Field(default_factory=utc_now)
+    updated_at: UtcDateTime = Field(default_factory=utc_now)
+
+
+class AgentList(DocumentModel):
+    agents: list[Agent]
+
+
+class AgentEnvelope(DocumentModel):
+    agent: Agent
+
+
+TITLE_MAX_LENGTH = 100
+_ELLIPSIS = "..."
+
+
+class AgentTaskSpec(RequestModel):
+    """The seed's `POST /agents` task: a description and a priority; the rest is optional."""
+
+    description: str = Field(min_length=10, max_length=5000)
+    priority: TaskPriority = TaskPriority.MEDIUM
+    title: str | None = Field(default=None, min_length=3, max_length=TITLE_MAX_LENGTH)
+    agent_id: str | None = None
+    project_id: str | None = None
+    inputs: FreeFormMap | None = None
+
+    def to_task_create(self) -> TaskCreate:
+        return TaskCreate(
+            title=self.title or title_from_description(self.description),
+            description=self.description,
+            priority=self.priority,
+            agent_id=self.agent_id,
+            project_id=self.project_id,
+            inputs=self.inputs,
+        )
+
+
+class AgentTaskRequest(RequestModel):
+    """POST /agents — `{"task": {"description", "priority"}}` creates and starts a task."""
+
+    task: AgentTaskSpec
+
+
+def title_from_description(description: str) -> str:
+    """A task title (3-100 chars) for a request that sent only a description.
+
+    The description's first non-empty line with whitespace collapsed, cut at a word boundary
+    with "..." when longer than 100 characters; the whole description when that line is shorter
+    than 3 characters (the description itself is at least 10).
+    """
+    lines = [" ".join(line.split()) for line in description.splitlines()]
+    first = next((line for line in lines if line), "")
+    if len(first) < 3:
+        first = " ".join(description.split())
+    if len(first) <= TITLE_MAX_LENGTH:
+        return first
+    cut = first[: TITLE_MAX_LENGTH - len(_ELLIPSIS)]
+    at_word = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    if len(at_word) < 3:
+        at_word = cut
+    return at_word.rstrip() + _ELLIPSIS

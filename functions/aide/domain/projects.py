@@ -1,0 +1,76 @@
+"""projects/{projectId}: the seed's project schema plus members of team projects."""
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field
+
+from aide.domain.base import DocumentModel, RequestModel
+from aide.domain.free_form import FreeFormMap
+from aide.domain.timestamps import UtcDateTime, utc_now
+
+
+class ProjectVisibility(StrEnum):
+    PRIVATE = "private"
+    TEAM = "team"
+    PUBLIC = "public"
+
+
+class Project(DocumentModel):
+    id: str
+    user_id: str  # the owner, as in the seed's `projects where userId ==`
+    name: str
+    description: str | None = None
+    visibility: ProjectVisibility = ProjectVisibility.PRIVATE
+    settings: dict[str, Any] = Field(default_factory=dict)
+    # Flat list of uids so security rules can test `request.auth.uid in resource.data.memberIds`.
+    member_ids: list[str] = Field(default_factory=list)
+    created_at: UtcDateTime = Field(default_factory=utc_now)
+    updated_at: UtcDateTime = Field(default_factory=utc_now)
+
+    def can_read(self, uid: str) -> bool:
+        if uid == self.user_id:
+            return True
+        return self.visibility == ProjectVisibility.TEAM and uid in self.member_ids
+
+    def can_write(self, uid: str) -> bool:
+        """Only the owner changes a project, its members or deletes it."""
+        return uid == self.user_id
+
+
+class ProjectCreate(RequestModel):
+    """POST /projects — the seed's project schema."""
+
+    name: str = Field(min_length=3, max_length=100)
+    description: str | None = Field(default=None, max_length=1000)
+    visibility: ProjectVisibility = ProjectVisibility.PRIVATE
+    settings: FreeFormMap | None = None
+
+
+class ProjectUpdate(RequestModel):
+    name: str | None = Field(default=None, min_length=3, max_length=100)
+    description: str | None = Field(default=None, max_length=1000)
+    visibility: ProjectVisibility | None = None
+    settings: FreeFormMap | None = None
+
+
+MAX_PROJECT_MEMBERS = 100
+
+
+class ProjectMemberAdd(RequestModel):
+    """POST /projects/{projectId}/members — adds a user (by uid) to a team project."""
+
+    uid: str = Field(min_length=1, max_length=128)
+
+
+class ProjectEnvelope(DocumentModel):
+    project: Project
+
+
+class ProjectList(DocumentModel):
+    projects: list[Project]
+
+
+class ProjectDeleted(DocumentModel):
+    id: str
+    deleted: bool = True

@@ -1,0 +1,61 @@
+"""task_groups/{groupId}: the seed's createTaskGroup — tasks naming each other by client refs.
+
+Status, progress and the per-status counters come from task_graph (GroupStatus, GroupCounts): the
+group document stores all six counters so each task status change updates it in O(1).
+"""
+
+from typing import Any
+
+from pydantic import Field
+
+from aide.domain.base import DocumentModel, RequestModel
+from aide.domain.task_graph import MAX_GROUP_TASKS, GroupCounts, GroupStatus
+from aide.domain.tasks import TaskPriority
+from aide.domain.timestamps import UtcDateTime, utc_now
+
+# Names the contracts publish; the definitions live in task_graph.
+MAX_TASKS_PER_GROUP = MAX_GROUP_TASKS
+TaskGroupStatus = GroupStatus
+
+
+class TaskGroupMember(DocumentModel):
+    ref: str
+    id: str
+
+
+class TaskGroup(DocumentModel):
+    id: str
+    user_id: str
+    project_id: str | None = None
+    name: str | None = None
+    status: GroupStatus = GroupStatus.PENDING
+    progress: float = Field(default=0.0, ge=0.0, le=1.0)
+    # All six per-status counters, camelCase like every stored field ("inProgress").
+    counts: GroupCounts = Field(default_factory=GroupCounts)
+    tasks: list[TaskGroupMember] = Field(default_factory=list)
+    cancel_reason: str | None = None
+    created_at: UtcDateTime = Field(default_factory=utc_now)
+    updated_at: UtcDateTime = Field(default_factory=utc_now)
+    completed_at: UtcDateTime | None = None
+
+
+class TaskGroupTaskSpec(RequestModel):
+    ref: str = Field(min_length=1, max_length=100)
+    title: str = Field(min_length=3, max_length=100)
+    description: str = Field(min_length=10, max_length=5000)
+    priority: TaskPriority = TaskPriority.MEDIUM
+    agent_id: str | None = None
+    inputs: dict[str, Any] | None = None
+    dependencies: list[str] = Field(default_factory=list)
+
+
+class TaskGroupCreate(RequestModel):
+    project_id: str | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    tasks: list[TaskGroupTaskSpec] = Field(min_length=1, max_length=MAX_TASKS_PER_GROUP)
+
+
+class TaskGroupView(DocumentModel):
+    """`data` of the task_groups endpoints."""
+
+    task_group: TaskGroup

@@ -1,0 +1,48 @@
+"""GET /health — 200 with the report when every dependency answers, 503 (same shape) otherwise."""
+
+from __future__ import annotations
+
+from flask import Request, Response
+
+from aide.entrypoints.envelope import success
+from aide.entrypoints.http_handler import handle
+from aide.entrypoints.routing import Router
+from aide.services.health import DEFAULT_TIMEOUT_SECONDS, Check, check_health
+
+router = Router("health")
+
+
+def default_checks() -> dict[str, Check]:
+    from aide import config
+    from aide.adapters.firestore_client import get_firestore
+    from aide.adapters.pubsub_publisher import get_publisher
+    from aide.adapters.storage_client import get_storage
+    from aide.services.health import firestore_check, pubsub_check, storage_check
+
+    publisher = get_publisher()
+    return {
+        "firestore": firestore_check(get_firestore()),
+        "pubsub": pubsub_check(publisher.client, publisher.project),
+        "storage": storage_check(get_storage(), config.storage_bucket()),
+    }
+
+
+# Replaceable so unit tests can render the endpoint with checks of their own.
+checks_factory = default_checks
+timeout_seconds = DEFAULT_TIMEOUT_SECONDS
+
+
+@router.route("GET", "/")
+def get_health(request: Request) -> Response:
+    checks = checks_factory()
+    report = check_health(
+        firestore=checks["firestore"],
+        pubsub=checks["pubsub"],
+        storage=checks["storage"],
+        timeout=timeout_seconds,
+    )
+    return success(report, status=200 if report.ok else 503, headers={"Cache-Control": "no-store"})
+
+
+def serve(request: Request) -> Response:
+    return handle(request, router)

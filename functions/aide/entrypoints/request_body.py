@@ -1,0 +1,77 @@
+"""Reading a request's JSON body safely: size limit, content type, syntax, then the model."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from flask import Request
+from pydantic import BaseModel, ValidationError
+
+from aide.entrypoints.errors import (
+    BadRequest,
+    MalformedJson,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+
+MAX_BODY_BYTES = 1024 * 1024
+M = TypeVar("M", bound=BaseModel)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def read_json(request: Request, *, max_bytes: int = MAX_BODY_BYTES) -> Any:
+    """The parsed JSON body. 413 over `max_bytes`; 400 for another content type, an empty body or
+    invalid JSON (details say where)."""
+    declared = request.content_length
+    if declared is not None and declared > max_bytes:
+        raise PayloadTooLarge(details={"maxBytes": max_bytes, "receivedBytes": declared})
+    mimetype = (request.mimetype or "").lower()
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType(details={"contentType": request.content_type or None})
+    # Read at most one byte past the limit so a chunked body without Content-Length is bounded.
+    raw = request.stream.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(details={"maxBytes": max_bytes})
+    if not raw.strip():
+        raise MalformedJson("Request body is empty")
+    try:
+        text = raw.decode(request.mimetype_params.get("charset", "utf-8"))
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise MalformedJson(
+            details={"line": error.lineno, "column": error.colno, "reason": error.msg}
+        ) from error
+    except (UnicodeDecodeError, LookupError, ValueError) as error:
+        raise MalformedJson(details={"reason": str(error)}) from error
+
+
+def validation_details(error: ValidationError) -> list[dict[str, Any]]:
+    """Field-level details: `field` is the camelCase path as the client sent it ("tasks.0.ref")."""
+    return [
+        {
+            "field": ".".join(str(part) for part in item["loc"]),
+            "message": item["msg"],
+            "type": item["type"],
+        }
+        for item in error.errors(include_url=False, include_input=False)
+    ]
+
+
+def validate(model: type[M], data: Any) -> M:
+    if not isinstance(data, dict):
+        raise BadRequest(
+            "Request body must be a JSON object", details={"type": type(data).__name__}
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ValidationFailed(details=validation_details(error)) from error
+
+
+def parse_body(request: Request, model: type[M], *, max_bytes: int = MAX_BODY_BYTES) -> M:
+    return validate(model, read_json(request, max_bytes=max_bytes))

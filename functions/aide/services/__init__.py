@@ -1,0 +1,1 @@
+"""Services: one module per use case; dependencies (Firestore client, publisher) are arguments."""

@@ -1,0 +1,137 @@
+"""What a fresh platform needs before its first request: built-in agents and plans.
+
+Idempotent: running it again writes nothing unless a built-in agent's definition changed in code
+(then only the definition fields are brought up to date; status and history are left alone).
+Plans an admin edited are never overwritten; plans missing from system_config are added.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+from aide.adapters.repositories import AgentRepository, PlansRepository
+from aide.domain.agents import Agent, AgentLimits, AgentProvider
+from aide.domain.system_config import PLANS_DOCUMENT_ID, default_plans_config
+from aide.domain.timestamps import utc_now
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import Client, Transaction
+
+SCRIPTED_MODEL: Final = "scripted-v1"
+
+BUILT_IN_AGENTS: Final[tuple[Agent, ...]] = (
+    Agent(
+        id="planner",
+        name="Planner",
+        description="Breaks a goal into ordered, dependent tasks.",
+        capabilities=["planning", "decomposition", "estimation"],
+        provider=AgentProvider.SCRIPTED,
+        model=SCRIPTED_MODEL,
+        system_prompt=(
+            "You are a planning agent. Break the user's goal into small, verifiable tasks, "
+            "state the dependencies between them, and estimate each one."
+        ),
+        limits=AgentLimits(timeout_seconds=300, max_steps=10, concurrency=4),
+        built_in=True,
+    ),
+    Agent(
+        id="coder",
+        name="Coder",
+        description="Writes, refactors and debugs code.",
+        capabilities=["coding", "refactoring", "debugging", "testing"],
+        provider=AgentProvider.SCRIPTED,
+        model=SCRIPTED_MODEL,
+        system_prompt=(
+            "You are a coding agent. Produce working, tested code for the task, explain the "
+            "changes briefly, and report anything you could not finish."
+        ),
+        limits=AgentLimits(timeout_seconds=900, max_steps=30, concurrency=4),
+        built_in=True,
+    ),
+    Agent(
+        id="researcher",
+        name="Researcher",
+        description="Gathers, compares and summarises information.",
+        capabilities=["research", "analysis", "summarization"],
+        provider=AgentProvider.SCRIPTED,
+        model=SCRIPTED_MODEL,
+        system_prompt=(
+            "You are a research agent. Find the relevant facts for the task, cite where each "
+            "comes from, and summarise what they mean for the user's goal."
+        ),
+        limits=AgentLimits(timeout_seconds=600, max_steps=20, concurrency=4),
+        built_in=True,
+    ),
+    Agent(
+        id="reviewer",
+        name="Reviewer",
+        description="Reviews work for correctness, quality and risk.",
+        capabilities=["review", "quality", "security"],
+        provider=AgentProvider.SCRIPTED,
+        model=SCRIPTED_MODEL,
+        system_prompt=(
+            "You are a review agent. Check the work against the task's requirements, list "
+            "defects by severity, and suggest concrete fixes."
+        ),
+        limits=AgentLimits(timeout_seconds=300, max_steps=10, concurrency=4),
+        built_in=True,
+    ),
+)
+
+# Fields owned by the code's definition of a built-in agent; the rest (status, createdAt) is state.
+_DEFINITION_FIELDS: Final = (
+    "name",
+    "description",
+    "capabilities",
+    "provider",
+    "model",
+    "systemPrompt",
+    "limits",
+    "builtIn",
+)
+
+
+def _definition(document: dict[str, Any]) -> dict[str, Any]:
+    return {field: document.get(field) for field in _DEFINITION_FIELDS}
+
+
+def seed_platform(db: Client) -> None:
+    from google.cloud import firestore
+
+    agents = AgentRepository(db)
+    plans = PlansRepository(db)
+
+    @firestore.transactional
+    def apply(transaction: Transaction) -> None:
+        agent_refs = [agents.ref(agent.id) for agent in BUILT_IN_AGENTS]
+        plans_ref = plans.ref(PLANS_DOCUMENT_ID)
+        snapshots = {
+            snapshot.reference.path: snapshot
+            for snapshot in db.get_all([*agent_refs, plans_ref], transaction=transaction)
+        }
+        now = utc_now()
+        for agent, ref in zip(BUILT_IN_AGENTS, agent_refs, strict=True):
+            wanted = agent.model_copy(update={"created_at": now, "updated_at": now})
+            snapshot = snapshots.get(ref.path)
+            if snapshot is None or not snapshot.exists:
+                agents.create(wanted, writer=transaction)
+                continue
+            definition = _definition(wanted.to_document())
+            if _definition(snapshot.to_dict() or {}) != definition:
+                transaction.update(ref, {**definition, "updatedAt": now})
+
+        plans_snapshot = snapshots.get(plans_ref.path)
+        defaults = default_plans_config().model_copy(update={"updated_at": now})
+        if plans_snapshot is None or not plans_snapshot.exists:
+            plans.create(defaults, writer=transaction)
+            return
+        stored = plans.from_snapshot(plans_snapshot)
+        missing = {
+            f"plans.{name}": plan.to_document()
+            for name, plan in defaults.plans.items()
+            if name not in stored.plans
+        }
+        if missing:
+            transaction.update(plans_ref, {**missing, "updatedAt": now})
+
+    apply(db.transaction())
