@@ -1,0 +1,46 @@
+"""users: GET/PATCH /me (the caller's account), GET/PATCH /{uid} (admins: role and status)."""
+
+from __future__ import annotations
+
+from flask import Request, Response
+
+from aide.adapters.firestore_client import get_firestore
+from aide.domain.users import AdminUserUpdate, UserEnvelope, UserRole, UserUpdate
+from aide.entrypoints.auth import Principal, authenticated
+from aide.entrypoints.envelope import success
+from aide.entrypoints.http_handler import handle
+from aide.entrypoints.request_body import parse_body
+from aide.entrypoints.routing import Router
+from aide.services import users
+
+router = Router("users")
+
+
+@router.route("GET", "/me")
+@authenticated(scope="users:read")
+def get_me(request: Request, principal: Principal) -> Response:
+    return success(UserEnvelope(user=principal.user))
+
+
+@router.route("PATCH", "/me")
+@authenticated(scope="users:write")
+def update_me(request: Request, principal: Principal) -> Response:
+    body = parse_body(request, UserUpdate)
+    return success(UserEnvelope(user=users.update_profile(get_firestore(), principal.uid, body)))
+
+
+@router.route("GET", "/{uid}")
+@authenticated(required_role=UserRole.ADMIN, scope="users:read")
+def get_user(request: Request, principal: Principal, uid: str) -> Response:
+    return success(UserEnvelope(user=users.get_user(get_firestore(), uid)))
+
+
+@router.route("PATCH", "/{uid}")
+@authenticated(required_role=UserRole.ADMIN, scope="users:write")
+def update_user(request: Request, principal: Principal, uid: str) -> Response:
+    body = parse_body(request, AdminUserUpdate)
+    return success(UserEnvelope(user=users.admin_update_user(get_firestore(), uid, body)))
+
+
+def serve(request: Request) -> Response:
+    return handle(request, router)

@@ -1,0 +1,233 @@
+"""Projects: the owner creates, changes and deletes; members of a team project read it.
+
+Someone who may not read a project gets ResourceNotFound, exactly as for a missing one; a member
+who tries to change it gets InsufficientPermissions (they already know it exists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from aide.adapters.repositories import ProjectRepository, UserRepository
+from aide.domain.access import InsufficientPermissions, ResourceNotFound
+from aide.domain.projects import (
+    MAX_PROJECT_MEMBERS,
+    Project,
+    ProjectCreate,
+    ProjectUpdate,
+    ProjectVisibility,
+)
+from aide.domain.timestamps import utc_now
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import Client, Transaction
+
+MAX_PROJECTS_LISTED = 100
+
+
+class MembershipRefused(Exception):
+    """A member change the project does not allow; `field` names the offending input."""
+
+    def __init__(self, message: str, field: str) -> None:
+        self.message = message
+        self.field = field
+        super().__init__(message)
+
+
+class MembersNeedTeamProject(Exception):
+    """Members belong to team projects only."""
+
+
+def create_project(
+    db: Client, owner_uid: str, request: ProjectCreate, *, now: Callable[[], datetime] = utc_now
+) -> Project:
+    projects = ProjectRepository(db)
+    created_at = now()
+    project = Project(
+        id=projects.new_id(),
+        user_id=owner_uid,
+        name=request.name,
+        description=request.description,
+        visibility=request.visibility,
+        settings=request.settings or {},
+        created_at=created_at,
+        updated_at=created_at,
+    )
+    projects.create(project)
+    return project
+
+
+def list_projects(db: Client, uid: str) -> list[Project]:
+    """Projects the user owns and team projects they are a member of, newest first."""
+    from google.cloud import firestore
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    projects = ProjectRepository(db)
+    owned = (
+        projects.collection.where(filter=FieldFilter("userId", "==", uid))
+        .order_by("createdAt", direction=firestore.Query.DESCENDING)
+        .limit(MAX_PROJECTS_LISTED)
+    )
+    shared = (
+        projects.collection.where(filter=FieldFilter("memberIds", "array_contains", uid))
+        .order_by("createdAt", direction=firestore.Query.DESCENDING)
+        .limit(MAX_PROJECTS_LISTED)
+    )
+    found: dict[str, Project] = {}
+    for query in (owned, shared):
+        for snapshot in query.stream():
+            project = projects.from_snapshot(snapshot)
+            if project.can_read(uid):
+                found[project.id] = project
+    ordered = sorted(found.values(), key=lambda project: project.created_at, reverse=True)
+    return ordered[:MAX_PROJECTS_LISTED]
+
+
+def readable_project(
+    projects: ProjectRepository, uid: str, project_id: str, transaction: Transaction | None = None
+) -> Project:
+    """The project if `uid` may read it; ResourceNotFound otherwise (absent or not theirs)."""
+    project = projects.get(project_id, transaction=transaction)
+    if project is None or not project.can_read(uid):
+        raise ResourceNotFound("Project not found")
+    return project
+
+
+def get_project(db: Client, uid: str, project_id: str) -> Project:
+    return readable_project(ProjectRepository(db), uid, project_id)
+
+
+def _writable_project(
+    projects: ProjectRepository, uid: str, project_id: str, transaction: Transaction
+) -> Project:
+    project = readable_project(projects, uid, project_id, transaction)
+    if not project.can_write(uid):
+        raise InsufficientPermissions("Only the project owner can change it")
+    return project
+
+
+def update_project(
+    db: Client,
+    uid: str,
+    project_id: str,
+    request: ProjectUpdate,
+    *,
+    now: Callable[[], datetime] = utc_now,
+) -> Project:
+    """Applies the fields the request names (settings are replaced as a whole; a null
+    description or settings clears it)."""
+    from google.cloud import firestore
+
+    projects = ProjectRepository(db)
+    changes = request.model_dump(mode="python", by_alias=True, exclude_unset=True)
+
+    @firestore.transactional
+    def apply(transaction: Transaction) -> bool:
+        _writable_project(projects, uid, project_id, transaction)
+        fields: dict[str, Any] = {}
+        for name, value in changes.items():
+            if value is not None:
+                fields[name] = value
+            elif name == "description":
+                fields[name] = firestore.DELETE_FIELD
+            elif name == "settings":
+                fields[name] = {}
+            # A null name or visibility has nothing to clear: both always have a value.
+        if not fields:
+            return False
+        projects.update(project_id, {**fields, "updatedAt": now()}, writer=transaction)
+        return True
+
+    apply(db.transaction())
+    return readable_project(projects, uid, project_id)
+
+
+def delete_project(db: Client, uid: str, project_id: str) -> None:
+    """Deletes the project document; its tasks keep their projectId (history stays readable)."""
+    from google.cloud import firestore
+
+    projects = ProjectRepository(db)
+
+    @firestore.transactional
+    def apply(transaction: Transaction) -> None:
+        _writable_project(projects, uid, project_id, transaction)
+        projects.delete(project_id, writer=transaction)
+
+    apply(db.transaction())
+
+
+def add_member(
+    db: Client,
+    uid: str,
+    project_id: str,
+    member_uid: str,
+    *,
+    now: Callable[[], datetime] = utc_now,
+) -> Project:
+    from google.cloud import firestore
+
+    projects = ProjectRepository(db)
+    users = UserRepository(db)
+
+    @firestore.transactional
+    def apply(transaction: Transaction) -> Project:
+        project = _writable_project(projects, uid, project_id, transaction)
+        if project.visibility != ProjectVisibility.TEAM:
+            raise MembersNeedTeamProject("Members can only be added to team projects")
+        if member_uid == project.user_id:
+            raise MembershipRefused("The owner is not a member of their own project", "uid")
+        if member_uid in project.member_ids:
+            return project
+        if len(project.member_ids) >= MAX_PROJECT_MEMBERS:
+            raise MembershipRefused(
+                f"A project has at most {MAX_PROJECT_MEMBERS} members", "uid"
+            )
+        if users.get(member_uid, transaction=transaction) is None:
+            raise MembershipRefused("No such user", "uid")
+        updated_at = now()
+        projects.update(
+            project_id,
+            {"memberIds": firestore.ArrayUnion([member_uid]), "updatedAt": updated_at},
+            writer=transaction,
+        )
+        return project.model_copy(
+            update={"member_ids": [*project.member_ids, member_uid], "updated_at": updated_at}
+        )
+
+    result: Project = apply(db.transaction())
+    return result
+
+
+def remove_member(
+    db: Client,
+    uid: str,
+    project_id: str,
+    member_uid: str,
+    *,
+    now: Callable[[], datetime] = utc_now,
+) -> Project:
+    """The owner removes anyone; a member may remove themself (leave). Idempotent."""
+    from google.cloud import firestore
+
+    projects = ProjectRepository(db)
+
+    @firestore.transactional
+    def apply(transaction: Transaction) -> Project:
+        project = readable_project(projects, uid, project_id, transaction)
+        if not project.can_write(uid) and member_uid != uid:
+            raise InsufficientPermissions("Only the project owner can remove other members")
+        if member_uid not in project.member_ids:
+            return project
+        updated_at = now()
+        projects.update(
+            project_id,
+            {"memberIds": firestore.ArrayRemove([member_uid]), "updatedAt": updated_at},
+            writer=transaction,
+        )
+        remaining = [member for member in project.member_ids if member != member_uid]
+        return project.model_copy(update={"member_ids": remaining, "updated_at": updated_at})
+
+    result: Project = apply(db.transaction())
+    return result
