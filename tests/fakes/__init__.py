@@ -1,0 +1,1 @@
+"""Local fake servers speaking real third-party wire protocols (OpenAI, Gemini) for tests."""
