@@ -1,0 +1,1 @@
+"""Benchmarks of the local platform (run each with ``python -m benchmarks.<name>``)."""
