@@ -45,9 +45,20 @@ class IndexPolicy:
 
     def check(self, project: str, parent: str, query: Any) -> None:
         """Raise FAILED_PRECONDITION if enforcement is on and ``query`` needs a missing index."""
-        config = self._per_project.get(project, self._default)
-        if config is None or config is _OFF:
-            return
-        from emulators.firestore.indexes import check_query
+        config = self._config(project)
+        if config is not None:
+            from emulators.firestore.indexes import check_query
 
-        check_query(config, parent, query)
+            check_query(config, parent, query)
+
+    def check_aggregation(self, project: str, parent: str, aggregation: Any) -> None:
+        """Like ``check``; sum and avg also need their field indexed."""
+        config = self._config(project)
+        if config is not None:
+            from emulators.firestore.indexes import check_aggregation
+
+            check_aggregation(config, parent, aggregation)
+
+    def _config(self, project: str) -> Any:
+        config = self._per_project.get(project, self._default)
+        return None if config is _OFF else config

@@ -397,7 +397,7 @@ class FirestoreService:
         if request.WhichOneof("query_type") != "structured_aggregation_query":
             raise _invalid("Only structured aggregation queries are supported.")
         aggregation = request.structured_aggregation_query
-        self.indexes.check(db_id.project, request.parent, aggregation.structured_query)
+        self.indexes.check_aggregation(db_id.project, request.parent, aggregation)
         db = self._database(db_id)
         with db.cond:
             txn, at, new_id = self._read_context(db, request)
