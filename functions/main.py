@@ -101,3 +101,26 @@ def on_task_dispatch_created(
     from aide.entrypoints import task_dispatch as task_dispatch_entry
 
     task_dispatch_entry.on_dispatch_created(event.id, event.params["dispatchId"])
+
+
+@scheduler_fn.on_schedule(schedule="every 5 minutes")
+def sweep_task_dispatches(event: scheduler_fn.ScheduledEvent) -> None:
+    from aide.entrypoints import task_dispatch as task_dispatch_entry
+
+    task_dispatch_entry.sweep_stale_dispatches()
+
+
+# Runs take as long as their agent's steps: allow up to the 2nd-gen event-function maximum.
+@pubsub_fn.on_message_published(topic=topics.TASK_DISPATCH, retry=True, timeout_sec=540)
+def on_task_dispatched(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
+    from aide.entrypoints import agent_runtime
+
+    message = event.data.message
+    agent_runtime.on_dispatch_message(message.message_id, message.data)
+
+
+@scheduler_fn.on_schedule(schedule="every 1 minutes")
+def sweep_stale_tasks(event: scheduler_fn.ScheduledEvent) -> None:
+    from aide.entrypoints import agent_runtime
+
+    agent_runtime.run_stale_task_sweep()

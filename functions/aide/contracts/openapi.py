@@ -33,6 +33,10 @@ _REASONS: Final = {
 # Every operation can answer these, whatever its own errors are.
 _COMMON_ERRORS: Final = (405, 500)
 _BODY_ERRORS: Final = (400, 413)
+# functions-framework routes every request through werkzeug's `/<path:path>` rule, whose regex
+# does not match a line break: a path segment holding one is answered by the framework itself
+# (404, HTML) before the function runs, in production as in the local functions host.
+_FRAMEWORK_NOT_FOUND: Final = {"text/html": {"schema": {"type": "string"}}}
 
 
 def error_codes() -> dict[str, int]:
@@ -115,6 +119,12 @@ def _operation(endpoint: Endpoint, refs: dict[type[BaseModel], dict[str, Any]]) 
     ]
     if parameters:
         operation["parameters"] = parameters
+        error_content = _json_content(REF.format(model="ErrorEnvelope"))
+        not_found = responses.setdefault(
+            "404", {"description": _REASONS[404], "content": error_content}
+        )
+        not_found["description"] += " (text/html: a path segment holding a line break)"
+        not_found["content"] = {**not_found["content"], **_FRAMEWORK_NOT_FOUND}
     if endpoint.request is not None:
         operation["requestBody"] = {
             "required": True,

@@ -23,6 +23,12 @@ PROCESSED_EVENTS: Final = "processed_events"
 IDEMPOTENCY_KEYS: Final = "idempotency_keys"
 # Transactional outbox: a dispatch written with its task, published to Pub/Sub by a trigger.
 TASK_DISPATCHES: Final = "task_dispatches"
+# Sharded API-call counters, one document per user, day, counter generation and shard.
+QUOTA_COUNTERS: Final = "quota_counters"
+# Task-minute and storage charges, one document per charged key (exactly-once charging).
+QUOTA_CHARGES: Final = "quota_charges"
+# Per-user running/waiting task ids: the agent runtime's concurrency slots (server-only).
+TASK_SLOTS: Final = "task_slots"
 
 # Subcollections (path segments under a parent document).
 TASK_EVENTS: Final = "events"  # tasks/{taskId}/events/{eventId}
@@ -49,6 +55,9 @@ COLLECTIONS: Final[dict[str, str]] = {
     "PROCESSED_EVENTS": PROCESSED_EVENTS,
     "IDEMPOTENCY_KEYS": IDEMPOTENCY_KEYS,
     "TASK_DISPATCHES": TASK_DISPATCHES,
+    "TASK_SLOTS": TASK_SLOTS,
+    "QUOTA_COUNTERS": QUOTA_COUNTERS,
+    "QUOTA_CHARGES": QUOTA_CHARGES,
 }
 
 SUBCOLLECTIONS: Final[dict[str, str]] = {"TASK_EVENTS": TASK_EVENTS}

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from aide.domain.base import DocumentModel, RequestModel
 from aide.domain.task_graph import MAX_GROUP_TASKS, GroupCounts, GroupStatus
-from aide.domain.tasks import TaskPriority
+from aide.domain.tasks import ResourceId, TaskPriority
 from aide.domain.timestamps import UtcDateTime, utc_now
 
 # Names the contracts publish; the definitions live in task_graph.
@@ -44,13 +44,13 @@ class TaskGroupTaskSpec(RequestModel):
     title: str = Field(min_length=3, max_length=100)
     description: str = Field(min_length=10, max_length=5000)
     priority: TaskPriority = TaskPriority.MEDIUM
-    agent_id: str | None = None
+    agent_id: ResourceId | None = None
     inputs: dict[str, Any] | None = None
     dependencies: list[str] = Field(default_factory=list)
 
 
 class TaskGroupCreate(RequestModel):
-    project_id: str | None = None
+    project_id: ResourceId | None = None
     name: str | None = Field(default=None, min_length=1, max_length=100)
     tasks: list[TaskGroupTaskSpec] = Field(min_length=1, max_length=MAX_TASKS_PER_GROUP)
 

@@ -1,9 +1,9 @@
 """tasks/{taskId}: every field of the seed's TaskDocument plus queueing, attempts and grouping."""
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from aide.domain.base import DocumentModel, RequestModel
 from aide.domain.task_lifecycle import TaskStatus
@@ -22,6 +22,29 @@ __all__ = [
     "TaskPriority",
     "TaskStatus",
     "TaskView",
+]
+
+
+# An id a client passes to name an existing document (agent, project, task). Firestore refuses
+# '/', '.', '..' and __reserved__ ids, so such input is a validation error (400), never a 500.
+def is_usable_id(value: str) -> bool:
+    """Whether Firestore accepts `value` as a document id (a path segment from a URL may not)."""
+    return (
+        0 < len(value) <= 1500
+        and "/" not in value
+        and value not in (".", "..")
+        and not (value.startswith("__") and value.endswith("__"))
+    )
+
+
+def _usable_id(value: str) -> str:
+    if not is_usable_id(value):
+        raise ValueError("not a valid document id")
+    return value
+
+
+ResourceId = Annotated[
+    str, Field(min_length=1, max_length=200, pattern=r"^[^/]+$"), AfterValidator(_usable_id)
 ]
 
 
@@ -55,6 +78,10 @@ class TaskMetrics(DocumentModel):
     execution_time_ms: int | None = Field(default=None, ge=0)
     step_count: int | None = Field(default=None, ge=0)
     memory_usage_bytes: int | None = Field(default=None, ge=0)
+    # Time spent waiting on the model provider, so the runtime's own overhead is
+    # executionTimeMs - providerTimeMs.
+    provider_time_ms: int | None = Field(default=None, ge=0)
+    retries: int | None = Field(default=None, ge=0)
 
 
 class StoredOutput(DocumentModel):
@@ -94,6 +121,9 @@ class Task(DocumentModel):
     estimated_duration: float | None = None
     attempts: int = Field(default=0, ge=0)
     max_attempts: int = Field(default=3, ge=1)
+    # Per-task time limit for one run; the agent's limits.timeoutSeconds applies too (the
+    # smaller wins).
+    timeout_seconds: int | None = Field(default=None, ge=1)
     queued_at: UtcDateTime | None = None
     started_at: UtcDateTime | None = None
     heartbeat_at: UtcDateTime | None = None
@@ -112,10 +142,10 @@ class TaskCreate(RequestModel):
     title: str = Field(min_length=3, max_length=100)
     description: str = Field(min_length=10, max_length=5000)
     priority: TaskPriority = TaskPriority.MEDIUM
-    agent_id: str | None = None
-    project_id: str | None = None
+    agent_id: ResourceId | None = None
+    project_id: ResourceId | None = None
     inputs: dict[str, Any] | None = None
-    dependencies: list[str] | None = None
+    dependencies: list[ResourceId] | None = Field(default=None, max_length=100)
 
 
 MAX_PAGE_SIZE = 100
@@ -126,9 +156,9 @@ class TaskListQuery(RequestModel):
     """GET /tasks query string: equality filters, newest first, cursor pagination."""
 
     status: TaskStatus | None = None
-    project_id: str | None = Field(default=None, min_length=1, max_length=200)
+    project_id: ResourceId | None = None
     priority: TaskPriority | None = None
-    agent_id: str | None = Field(default=None, min_length=1, max_length=200)
+    agent_id: ResourceId | None = None
     limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
     cursor: str | None = Field(default=None, min_length=1, max_length=2000)
 

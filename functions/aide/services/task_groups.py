@@ -1,0 +1,158 @@
+"""Task groups (the seed's createTaskGroup): tasks that name each other by client-local refs.
+
+Creation validates the whole graph first (task_graph.validate_task_graph: unknown, duplicate and
+self refs, cycles), then writes every task, the group and the dispatches of the tasks without
+dependencies in ONE transaction — all or nothing, up to 1,000 tasks. From then on the group
+follows its tasks through the counters each status change updates (services.task_transitions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from aide.adapters.repositories.task_groups import TaskGroupRepository
+from aide.adapters.repositories.tasks import TaskRepository
+from aide.domain.task_graph import GroupCounts, validate_task_graph
+from aide.domain.task_groups import TaskGroup, TaskGroupCreate, TaskGroupMember
+from aide.domain.task_lifecycle import TaskStatus, TransitionReason, is_unfinished
+from aide.domain.tasks import Task, is_usable_id
+from aide.services.idempotent_requests import run_idempotent
+from aide.services.task_transitions import ChangeResult, TaskUnitOfWork, run_unit_of_work
+from aide.services.tasks import can_read, check_agents, check_project, write_new_task
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import Client, Transaction
+
+CREATE_SCOPE: Final = "task_groups.create"
+
+
+class TaskGroupNotFound(LookupError):
+    def __init__(self, group_id: str) -> None:
+        self.group_id = group_id
+        super().__init__(f"task group '{group_id}' not found")
+
+
+@dataclass(frozen=True)
+class CreatedTaskGroup:
+    group: TaskGroup
+    status_code: int
+    replayed: bool
+
+
+def create_task_group(
+    db: Client, user_id: str, payload: TaskGroupCreate, *, idempotency_key: str | None = None
+) -> CreatedTaskGroup:
+    """Validate the graph (TaskGraphError → 400), then write it atomically. Tasks without
+    dependencies are created `queued` with their dispatch; the others `pending`."""
+    graph = validate_task_graph(payload.tasks)
+    tasks = TaskRepository(db)
+    groups = TaskGroupRepository(db)
+
+    def create(transaction: Transaction, now: datetime) -> tuple[int, dict[str, Any]]:
+        check_project(db, transaction, user_id, payload.project_id, field="projectId")
+        check_agents(
+            db,
+            transaction,
+            [
+                (f"tasks.{index}.agentId", spec.agent_id)
+                for index, spec in enumerate(payload.tasks)
+                if spec.agent_id is not None
+            ],
+        )
+        group_id = groups.new_id()
+        ids = {spec.ref: tasks.new_id() for spec in payload.tasks}
+        created: list[Task] = []
+        for spec in payload.tasks:
+            dependencies = graph.dependencies[spec.ref]
+            ready = not dependencies
+            created.append(
+                Task(
+                    id=ids[spec.ref],
+                    user_id=user_id,
+                    project_id=payload.project_id,
+                    group_id=group_id,
+                    title=spec.title,
+                    description=spec.description,
+                    priority=spec.priority,
+                    agent_id=spec.agent_id,
+                    inputs=spec.inputs or {},
+                    dependencies=[ids[ref] for ref in dependencies],
+                    dependents=[ids[ref] for ref in graph.dependents[spec.ref]],
+                    unmet_dependencies=len(dependencies),
+                    status=TaskStatus.QUEUED if ready else TaskStatus.PENDING,
+                    queued_at=now if ready else None,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        counts = GroupCounts.from_statuses(task.status for task in created)
+        group = TaskGroup(
+            id=group_id,
+            user_id=user_id,
+            project_id=payload.project_id,
+            name=payload.name,
+            status=counts.status(),
+            progress=counts.progress(),
+            counts=counts,
+            tasks=[TaskGroupMember(ref=spec.ref, id=ids[spec.ref]) for spec in payload.tasks],
+            created_at=now,
+            updated_at=now,
+        )
+        groups.create(group, writer=transaction)
+        for task in created:
+            write_new_task(db, transaction, task, now)
+        return 201, {"taskGroup": group.to_json_dict()}
+
+    outcome = run_idempotent(
+        db,
+        user_id=user_id,
+        scope=CREATE_SCOPE,
+        key=idempotency_key,
+        body=payload.to_json_dict(),
+        create=create,
+    )
+    return CreatedTaskGroup(
+        group=TaskGroup.model_validate(outcome.body["taskGroup"]),
+        status_code=outcome.status_code,
+        replayed=outcome.replayed,
+    )
+
+
+def get_task_group(db: Client, user_id: str, group_id: str) -> TaskGroup:
+    group = TaskGroupRepository(db).get(group_id) if is_usable_id(group_id) else None
+    if group is None or not can_read(db, user_id, group.user_id, group.project_id):
+        raise TaskGroupNotFound(group_id)
+    return group
+
+
+def cancel_task_group(
+    db: Client, user_id: str, group_id: str, reason: str | None = None
+) -> tuple[TaskGroup, ChangeResult]:
+    """Cancel every unfinished task of the caller's group (and what depends on them outside the
+    group), in one transaction. A group with nothing left to cancel is returned unchanged."""
+    message = reason or "task group cancelled by the owner"
+    groups = TaskGroupRepository(db)
+    if not is_usable_id(group_id):
+        raise TaskGroupNotFound(group_id)
+
+    def plan(unit: TaskUnitOfWork) -> None:
+        group = groups.get(group_id, transaction=unit.transaction)
+        if group is None or group.user_id != user_id:
+            raise TaskGroupNotFound(group_id)
+        members = unit.load(member.id for member in group.tasks)
+        for task in members:
+            if is_unfinished(task.status) and task.id not in unit.planned:
+                unit.plan(
+                    task,
+                    TaskStatus.CANCELLED,
+                    TransitionReason.GROUP_CANCELLED,
+                    message=message,
+                    fields={"cancelReason": message},
+                )
+        for task_id in list(unit.planned):
+            unit.follow_up(task_id)
+
+    result = run_unit_of_work(db, plan)
+    return get_task_group(db, user_id, group_id), result

@@ -1,0 +1,393 @@
+"""Task status changes as units of work: one Firestore transaction per change, including what the
+change implies for other tasks and for the task's group.
+
+In the same commit as the change itself:
+- every task that changes status gets its timestamp field stamped, the fields of an abandoned
+  attempt cleared, and one event appended to `tasks/{id}/events`;
+- a move to `queued` writes its outbox record (`task_dispatches/{eventId}`), published by the
+  dispatch trigger (services.task_dispatch) — so no dispatch is lost between commit and publish;
+- a completion decrements `unmetDependencies` of each pending dependent and dispatches those that
+  reach zero. The counter lives on the dependent, which the transaction reads, so two
+  dependencies completing at the same moment serialise on it and the dependent is dispatched by
+  exactly one of them; a repeated completion is a no-op transition and touches nothing;
+- a failure or cancellation cancels the unfinished dependents (and, for a cancellation, the
+  subtasks), transitively, each with the reason recorded (task_graph.cancellation_cascade);
+- the counters, status and progress of each affected group (task_graph.GroupCounts).
+
+Work is proportional to the tasks changed and their own dependents, never to the group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from aide.adapters.repositories.task_dispatches import TaskDispatchRepository
+from aide.adapters.repositories.task_groups import TaskGroupRepository
+from aide.adapters.repositories.tasks import TaskRepository
+from aide.domain.task_dispatch import DISPATCH_RECORD_TTL, TaskDispatch
+from aide.domain.task_events import StreamEventKind, TaskEvent
+from aide.domain.task_graph import GroupCounts, GroupStatus, cancellation_cascade
+from aide.domain.task_groups import TaskGroup
+from aide.domain.task_lifecycle import (
+    TaskStatus,
+    Transition,
+    TransitionReason,
+    transition,
+)
+from aide.domain.tasks import Task, is_usable_id
+from aide.domain.timestamps import utc_now
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import Client, Transaction
+
+# Concurrent completions in one group contend on the group document; let them retry.
+TRANSACTION_ATTEMPTS: Final = 25
+_TERMINAL_GROUP_STATUSES: Final = frozenset(
+    {GroupStatus.COMPLETED, GroupStatus.FAILED, GroupStatus.CANCELLED}
+)
+
+
+class TaskNotFound(LookupError):
+    """No such task, or not one the caller may touch (the API never says which: 404)."""
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        super().__init__(f"task '{task_id}' not found")
+
+
+@dataclass(frozen=True)
+class TaskChange:
+    """One status change made by a unit of work."""
+
+    task_id: str
+    transition: Transition
+    message: str
+    event_id: str
+
+
+@dataclass
+class _Planned:
+    task: Task
+    transition: Transition
+    message: str
+    fields: dict[str, Any]
+    caused_by: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    task: Task | None
+    """The root task as it is after the commit (None for a group-wide change)."""
+    changes: tuple[TaskChange, ...]
+    """Every status change committed, the root's first; empty for a no-op."""
+
+    @property
+    def is_noop(self) -> bool:
+        return not self.changes
+
+    @property
+    def dispatched(self) -> tuple[str, ...]:
+        return tuple(c.task_id for c in self.changes if c.transition.to_status is TaskStatus.QUEUED)
+
+    @property
+    def cancelled(self) -> tuple[str, ...]:
+        return tuple(
+            c.task_id for c in self.changes if c.transition.to_status is TaskStatus.CANCELLED
+        )
+
+
+@dataclass
+class TaskUnitOfWork:
+    """Plans status changes inside one transaction (reads first), then writes them all."""
+
+    db: Client
+    transaction: Transaction
+    now: datetime = field(default_factory=utc_now)
+    tasks: TaskRepository = field(init=False)
+    loaded: dict[str, Task] = field(default_factory=dict)
+    planned: dict[str, _Planned] = field(default_factory=dict)
+    counter_updates: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.tasks = TaskRepository(self.db)
+
+    # Reads ----------------------------------------------------------------------------------
+
+    def load(self, task_ids: Iterable[str]) -> list[Task]:
+        """The tasks (those that exist), read through the transaction once each."""
+        ids = list(dict.fromkeys(task_ids))
+        missing = [task_id for task_id in ids if task_id not in self.loaded]
+        for task in self.tasks.get_many(missing, transaction=self.transaction):
+            self.loaded[task.id] = task
+        return [self.loaded[task_id] for task_id in ids if task_id in self.loaded]
+
+    def current_status(self, task_id: str) -> TaskStatus | None:
+        planned = self.planned.get(task_id)
+        if planned is not None:
+            return planned.transition.to_status
+        task = self.loaded.get(task_id)
+        return None if task is None else task.status
+
+    # Planning -------------------------------------------------------------------------------
+
+    def plan(
+        self,
+        task: Task,
+        target: TaskStatus,
+        reason: TransitionReason,
+        *,
+        message: str = "",
+        fields: Mapping[str, Any] | None = None,
+        caused_by: str | None = None,
+    ) -> Transition:
+        """Decide one change (raises IllegalTransition); a no-op plans nothing."""
+        self.loaded.setdefault(task.id, task)
+        change = transition(task.status, target, reason=reason)
+        if not change.is_noop:
+            self.planned[task.id] = _Planned(task, change, message, dict(fields or {}), caused_by)
+        return change
+
+    def follow_up(self, task_id: str) -> None:
+        """Plan what the planned change of `task_id` implies for its dependents and subtasks."""
+        planned = self.planned[task_id]
+        target = planned.transition.to_status
+        if target is TaskStatus.COMPLETED:
+            self._release_dependents(planned.task)
+        elif target in (TaskStatus.FAILED, TaskStatus.CANCELLED):
+            self._cascade(planned.task, target)
+
+    def _release_dependents(self, task: Task) -> None:
+        for dependent in self.load(task.dependents):
+            if dependent.status is not TaskStatus.PENDING or dependent.id in self.planned:
+                continue
+            remaining = self.counter_updates.get(dependent.id, dependent.unmet_dependencies) - 1
+            if remaining > 0:
+                self.counter_updates[dependent.id] = remaining
+                continue
+            self.counter_updates.pop(dependent.id, None)
+            self.plan(
+                dependent,
+                TaskStatus.QUEUED,
+                TransitionReason.DISPATCH,
+                message="all dependencies completed",
+                fields={"unmetDependencies": 0},
+                caused_by=task.id,
+            )
+
+    def _cascade(self, root: Task, root_status: TaskStatus) -> None:
+        include_subtasks = root_status is TaskStatus.CANCELLED
+
+        def dependents_of(task_id: str) -> list[str]:
+            ids = list(self.loaded[task_id].dependents)
+            self.load(ids)
+            return ids
+
+        def subtasks_of(task_id: str) -> list[str]:
+            ids = list(self.loaded[task_id].subtask_ids)
+            self.load(ids)
+            return ids
+
+        cascade = cancellation_cascade(
+            root.id,
+            root_status=root_status,
+            dependents_of=dependents_of,
+            status_of=self.current_status,
+            subtasks_of=subtasks_of if include_subtasks else None,
+        )
+        for item in cascade:
+            task = self.loaded[item.task_id]
+            if item.task_id in self.planned:
+                continue
+            self.plan(
+                task,
+                TaskStatus.CANCELLED,
+                item.reason,
+                message=item.message,
+                fields={"cancelReason": item.message},
+                caused_by=item.caused_by,
+            )
+
+    # Writes ---------------------------------------------------------------------------------
+
+    def write(self) -> tuple[TaskChange, ...]:
+        """Read the affected groups, then write every planned change (reads precede writes)."""
+        groups = self._load_groups()
+        changes: list[TaskChange] = []
+        for planned in self.planned.values():
+            changes.append(self._write_change(planned))
+            group_id = planned.task.group_id
+            if group_id in groups:
+                group, counts = groups[group_id]
+                groups[group_id] = (
+                    group,
+                    counts.apply(planned.transition.from_status, planned.transition.to_status),
+                )
+        for task_id, remaining in self.counter_updates.items():
+            self.tasks.update(
+                task_id,
+                {"unmetDependencies": max(remaining, 0), "updatedAt": self.now},
+                writer=self.transaction,
+            )
+        for group, counts in groups.values():
+            write_group_counts(group, counts, self.now, self.db, self.transaction)
+        return tuple(changes)
+
+    def _load_groups(self) -> dict[str, tuple[TaskGroup, GroupCounts]]:
+        group_ids = sorted({p.task.group_id for p in self.planned.values() if p.task.group_id})
+        found = TaskGroupRepository(self.db).get_many(group_ids, transaction=self.transaction)
+        return {group.id: (group, group.counts) for group in found}
+
+    def _write_change(self, planned: _Planned) -> TaskChange:
+        task, change = planned.task, planned.transition
+        event_id = self.tasks.new_event_id(task.id)
+        fields: dict[str, Any] = {"status": change.to_status.value, "updatedAt": self.now}
+        if change.timestamp_field:
+            fields[change.timestamp_field] = self.now
+        if change.clears_fields:
+            from google.cloud.firestore import DELETE_FIELD
+
+            fields.update(dict.fromkeys(change.clears_fields, DELETE_FIELD))
+        if change.starts_attempt:
+            fields["attempts"] = task.attempts + 1
+            fields["heartbeatAt"] = self.now
+        if change.resets_attempts:
+            fields["attempts"] = 0
+        fields.update(planned.fields)
+        self.tasks.update(task.id, fields, writer=self.transaction)
+
+        data: dict[str, Any] = {"reason": change.reason.value}
+        if planned.caused_by:
+            data["causedBy"] = planned.caused_by
+        assert change.event_kind is not None  # planned changes are never no-ops
+        self.tasks.add_event(
+            TaskEvent(
+                id=event_id,
+                task_id=task.id,
+                kind=StreamEventKind(change.event_kind.value),
+                message=planned.message or f"{change.from_status} → {change.to_status}",
+                timestamp=self.now,
+                from_status=change.from_status,
+                to_status=change.to_status,
+                data=data,
+            ),
+            writer=self.transaction,
+        )
+        if change.to_status is TaskStatus.QUEUED:
+            write_dispatch_record(self.db, self.transaction, task, event_id, self.now)
+        return TaskChange(task.id, change, planned.message, event_id)
+
+
+def write_dispatch_record(
+    db: Client, writer: Any, task: Task, dispatch_id: str, now: datetime
+) -> None:
+    """The outbox record of one dispatch (its creation triggers the Pub/Sub publish)."""
+    TaskDispatchRepository(db).create(
+        TaskDispatch(
+            id=dispatch_id,
+            task_id=task.id,
+            user_id=task.user_id,
+            created_at=now,
+            expires_at=now + DISPATCH_RECORD_TTL,
+        ),
+        writer=writer,
+    )
+
+
+def write_group_counts(
+    group: TaskGroup, counts: GroupCounts, now: datetime, db: Client, writer: Any
+) -> TaskGroup:
+    """Counters, status and progress of `group` as `counts` says (one document write)."""
+    status = counts.status()
+    updated = group.model_copy(
+        update={
+            "counts": counts,
+            "status": status,
+            "progress": counts.progress(),
+            "updated_at": now,
+            "completed_at": now if status in _TERMINAL_GROUP_STATUSES else None,
+        }
+    )
+    document = updated.to_document()
+    fields = {key: document[key] for key in ("counts", "status", "progress", "updatedAt")}
+    if updated.completed_at is not None and group.completed_at is None:
+        fields["completedAt"] = updated.completed_at
+    TaskGroupRepository(db).update(group.id, fields, writer=writer)
+    return updated
+
+
+def run_unit_of_work(
+    db: Client,
+    plan: Callable[[TaskUnitOfWork], Task | None],
+    *,
+    now: Callable[[], datetime] = utc_now,
+) -> ChangeResult:
+    """Run `plan` (reads and planning) and write what it planned, in one transaction that is
+    retried on contention. Returns the root task after the change and every change made."""
+    from google.cloud import firestore
+
+    @firestore.transactional
+    def apply(transaction: Transaction) -> ChangeResult:
+        unit = TaskUnitOfWork(db, transaction, now=now())
+        root = plan(unit)
+        changes = unit.write()
+        if root is not None and root.id in unit.planned:
+            root = _after(unit.planned[root.id], unit.now)
+        return ChangeResult(task=root, changes=changes)
+
+    result: ChangeResult = apply(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+    return result
+
+
+def _after(planned: _Planned, now: datetime) -> Task:
+    """The task as the commit leaves it (without another read)."""
+    change = planned.transition
+    document = planned.task.to_document()
+    document["status"] = change.to_status.value
+    document["updatedAt"] = now
+    if change.timestamp_field:
+        document[change.timestamp_field] = now
+    for name in change.clears_fields:
+        document.pop(name, None)
+    if change.starts_attempt:
+        document["attempts"] = planned.task.attempts + 1
+        document["heartbeatAt"] = now
+    if change.resets_attempts:
+        document["attempts"] = 0
+    document.update(planned.fields)
+    return Task.from_document(document)
+
+
+def change_status(
+    db: Client,
+    task_id: str,
+    target: TaskStatus,
+    reason: TransitionReason,
+    *,
+    owner_id: str | None = None,
+    message: str = "",
+    fields: Mapping[str, Any] | None = None,
+    now: Callable[[], datetime] = utc_now,
+) -> ChangeResult:
+    """Move one task to `target` for `reason`, with every follow-up, atomically.
+
+    `owner_id`: when given, a task of another user is reported as not found. A repeated move is
+    a no-op (result `is_noop`, nothing written); an illegal one raises IllegalTransition.
+    """
+
+    if not is_usable_id(task_id):
+        raise TaskNotFound(task_id)
+
+    def plan(unit: TaskUnitOfWork) -> Task:
+        found = unit.load([task_id])
+        if not found or (owner_id is not None and found[0].user_id != owner_id):
+            raise TaskNotFound(task_id)
+        task = found[0]
+        change = unit.plan(task, target, reason, message=message, fields=fields)
+        if not change.is_noop:
+            unit.follow_up(task.id)
+        return task
+
+    return run_unit_of_work(db, plan, now=now)

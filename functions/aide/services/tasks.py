@@ -1,0 +1,343 @@
+"""Tasks of one user: create (seed validation, optional dependencies on existing tasks), list with
+filters and cursor pagination, get, cancel (cascading) and retry.
+
+Who may see a task: its owner, and the members of the team project it belongs to (the project's
+owner too). Only the owner changes it. Anything else is reported as not found.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from aide.adapters.repositories.agents import AgentRepository
+from aide.adapters.repositories.projects import ProjectRepository
+from aide.adapters.repositories.tasks import TaskFilters, TaskRepository
+from aide.domain.projects import Project
+from aide.domain.task_events import StreamEventKind, TaskEvent
+from aide.domain.task_graph import DependencyState, evaluate_dependencies
+from aide.domain.task_lifecycle import TaskStatus, TransitionReason
+from aide.domain.tasks import (
+    Task,
+    TaskCreate,
+    TaskList,
+    TaskListQuery,
+    TaskView,
+    is_usable_id,
+)
+from aide.domain.timestamps import rfc3339
+from aide.services.idempotent_requests import run_idempotent
+from aide.services.task_transitions import (
+    ChangeResult,
+    TaskNotFound,
+    change_status,
+    write_dispatch_record,
+)
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import Client, Transaction
+
+__all__ = [
+    "CreatedTask",
+    "DependencyBlocked",
+    "InvalidCursor",
+    "InvalidReference",
+    "TaskNotFound",
+    "cancel_task",
+    "create_task",
+    "get_task",
+    "list_tasks",
+    "retry_task",
+]
+
+CREATE_SCOPE: Final = "tasks.create"
+_CURSOR_VERSION: Final = 1
+
+
+class InvalidReference(ValueError):
+    """A body field names something that does not exist or is not the caller's (400)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+    @property
+    def details(self) -> list[dict[str, str]]:
+        return [{"field": self.field, "message": self.message, "type": "invalid_reference"}]
+
+
+class DependencyBlocked(Exception):
+    """A dependency already failed or was cancelled: the task could never run (409)."""
+
+    def __init__(self, dependency_id: str, message: str) -> None:
+        self.dependency_id = dependency_id
+        self.message = message
+        super().__init__(message)
+
+
+class InvalidCursor(ValueError):
+    """`cursor` is not one this listing produced for the same filters (400)."""
+
+
+@dataclass(frozen=True)
+class CreatedTask:
+    task: Task
+    status_code: int
+    replayed: bool
+
+
+# --- references shared with task groups -------------------------------------------------------
+
+
+def check_project(
+    db: Client, transaction: Transaction, user_id: str, project_id: str | None, *, field: str
+) -> Project | None:
+    """The project tasks are created in: the caller must be able to read it."""
+    if project_id is None:
+        return None
+    project = ProjectRepository(db).get(project_id, transaction=transaction)
+    if project is None or not project.can_read(user_id):
+        raise InvalidReference(field, f"project '{project_id}' not found")
+    return project
+
+
+def check_agents(
+    db: Client, transaction: Transaction, agent_ids: Iterable[tuple[str, str]]
+) -> None:
+    """Every (field, agent id) names a registered agent."""
+    wanted = list(agent_ids)
+    if not wanted:
+        return
+    ids = sorted({agent_id for _, agent_id in wanted})
+    found = {a.id for a in AgentRepository(db).get_many(ids, transaction=transaction)}
+    for field, agent_id in wanted:
+        if agent_id not in found:
+            raise InvalidReference(field, f"agent '{agent_id}' not found")
+
+
+def queued_event(task: Task, event_id: str, now: datetime, message: str) -> TaskEvent:
+    """The event of a task that is created already dispatched (pending → queued at once)."""
+    return TaskEvent(
+        id=event_id,
+        task_id=task.id,
+        kind=StreamEventKind.QUEUED,
+        message=message,
+        timestamp=now,
+        from_status=TaskStatus.PENDING,
+        to_status=TaskStatus.QUEUED,
+        data={"reason": TransitionReason.DISPATCH.value},
+    )
+
+
+def write_new_task(db: Client, transaction: Transaction, task: Task, now: datetime) -> None:
+    """The task document, and when it is created `queued`, its event and outbox record."""
+    tasks = TaskRepository(db)
+    tasks.create(task, writer=transaction)
+    if task.status is TaskStatus.QUEUED:
+        event_id = tasks.new_event_id(task.id)
+        tasks.add_event(
+            queued_event(task, event_id, now, "no unmet dependencies"), writer=transaction
+        )
+        write_dispatch_record(db, transaction, task, event_id, now)
+
+
+# --- create -----------------------------------------------------------------------------------
+
+
+def create_task(
+    db: Client, user_id: str, payload: TaskCreate, *, idempotency_key: str | None = None
+) -> CreatedTask:
+    """Create a task, dispatched at once unless it waits for dependencies (existing tasks of the
+    same user). Atomic with the dependencies' reverse edges and the idempotency record."""
+    from google.cloud.firestore import ArrayUnion
+
+    tasks = TaskRepository(db)
+
+    def create(transaction: Transaction, now: datetime) -> tuple[int, dict[str, Any]]:
+        check_project(db, transaction, user_id, payload.project_id, field="projectId")
+        if payload.agent_id is not None:
+            check_agents(db, transaction, [("agentId", payload.agent_id)])
+        dependency_ids = list(payload.dependencies or [])
+        dependencies = _load_dependencies(db, transaction, user_id, dependency_ids)
+        verdict = evaluate_dependencies({d.id: d.status for d in dependencies})
+        if verdict.state is DependencyState.BLOCKED:
+            assert verdict.blocking_dependency is not None and verdict.message is not None
+            raise DependencyBlocked(verdict.blocking_dependency, verdict.message)
+        unmet = [d for d in dependencies if d.status is not TaskStatus.COMPLETED]
+        task = Task(
+            id=tasks.new_id(),
+            user_id=user_id,
+            project_id=payload.project_id,
+            title=payload.title,
+            description=payload.description,
+            priority=payload.priority,
+            agent_id=payload.agent_id,
+            inputs=payload.inputs or {},
+            dependencies=dependency_ids,
+            unmet_dependencies=len(unmet),
+            status=TaskStatus.PENDING if unmet else TaskStatus.QUEUED,
+            queued_at=None if unmet else now,
+            created_at=now,
+            updated_at=now,
+        )
+        write_new_task(db, transaction, task, now)
+        for dependency in unmet:
+            tasks.update(
+                dependency.id,
+                {"dependents": ArrayUnion([task.id]), "updatedAt": now},
+                writer=transaction,
+            )
+        return 201, TaskView(task=task).to_json_dict()
+
+    outcome = run_idempotent(
+        db,
+        user_id=user_id,
+        scope=CREATE_SCOPE,
+        key=idempotency_key,
+        body=payload.to_json_dict(),
+        create=create,
+    )
+    return CreatedTask(
+        task=TaskView.model_validate(outcome.body).task,
+        status_code=outcome.status_code,
+        replayed=outcome.replayed,
+    )
+
+
+def _load_dependencies(
+    db: Client, transaction: Transaction, user_id: str, dependency_ids: list[str]
+) -> list[Task]:
+    seen: set[str] = set()
+    for index, dependency_id in enumerate(dependency_ids):
+        if dependency_id in seen:
+            raise InvalidReference(
+                f"dependencies.{index}", f"task '{dependency_id}' is listed more than once"
+            )
+        seen.add(dependency_id)
+    found = {
+        task.id: task
+        for task in TaskRepository(db).get_many(dependency_ids, transaction=transaction)
+        if task.user_id == user_id
+    }
+    for index, dependency_id in enumerate(dependency_ids):
+        if dependency_id not in found:
+            raise InvalidReference(f"dependencies.{index}", f"task '{dependency_id}' not found")
+    return [found[dependency_id] for dependency_id in dependency_ids]
+
+
+# --- read -------------------------------------------------------------------------------------
+
+
+def can_read(db: Client, user_id: str, owner_id: str, project_id: str | None) -> bool:
+    """Whether `user_id` may read what `owner_id` created in `project_id` (tasks, groups)."""
+    if owner_id == user_id:
+        return True
+    if project_id is None:
+        return False
+    project = ProjectRepository(db).get(project_id)
+    return project is not None and project.can_read(user_id)
+
+
+def get_task(db: Client, user_id: str, task_id: str) -> Task:
+    task = TaskRepository(db).get(task_id) if is_usable_id(task_id) else None
+    if task is None or not can_read(db, user_id, task.user_id, task.project_id):
+        raise TaskNotFound(task_id)
+    return task
+
+
+def list_tasks(db: Client, user_id: str, query: TaskListQuery) -> TaskList:
+    """A page of the tasks the caller may read, newest first. With `projectId` of a project the
+    caller can read (owner, or member of a team project): every task of that project; otherwise
+    only the caller's own tasks."""
+    filters: TaskFilters = {}
+    if query.project_id is not None:
+        project = ProjectRepository(db).get(query.project_id)
+        if project is None or not project.can_read(user_id):
+            filters["userId"] = user_id
+        filters["projectId"] = query.project_id
+    else:
+        filters["userId"] = user_id
+    if query.status is not None:
+        filters["status"] = query.status.value
+    if query.priority is not None:
+        filters["priority"] = query.priority.value
+    if query.agent_id is not None:
+        filters["agentId"] = query.agent_id
+
+    fingerprint = _filters_fingerprint(user_id, filters)
+    after = decode_cursor(query.cursor, fingerprint) if query.cursor else None
+    # One extra document tells whether another page exists without a second query.
+    page = TaskRepository(db).list_page(filters, limit=query.limit + 1, after=after)
+    has_more = len(page) > query.limit
+    page = page[: query.limit]
+    next_cursor = encode_cursor(page[-1], fingerprint) if has_more and page else None
+    return TaskList(tasks=page, next_cursor=next_cursor)
+
+
+def _filters_fingerprint(user_id: str, filters: TaskFilters) -> str:
+    canonical = json.dumps({"u": user_id, "f": filters}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def encode_cursor(last: Task, fingerprint: str) -> str:
+    """Opaque: the position after `last`, bound to the filters (and caller) it was made for."""
+    body = {"v": _CURSOR_VERSION, "t": rfc3339(last.created_at), "i": last.id, "f": fingerprint}
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, fingerprint: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        body = json.loads(raw)
+        if not isinstance(body, dict) or body.get("v") != _CURSOR_VERSION:
+            raise ValueError("unknown cursor version")
+        created_at = datetime.fromisoformat(str(body["t"]).replace("Z", "+00:00"))
+        task_id = body["i"]
+        if created_at.tzinfo is None or not isinstance(task_id, str) or not task_id:
+            raise ValueError("malformed cursor position")
+        if "/" in task_id:
+            raise ValueError("malformed cursor position")
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+        raise InvalidCursor("cursor is not valid") from error
+    if body.get("f") != fingerprint:
+        raise InvalidCursor("cursor belongs to a listing with other filters")
+    return created_at, task_id
+
+
+# --- changes ----------------------------------------------------------------------------------
+
+
+def cancel_task(db: Client, user_id: str, task_id: str, reason: str | None = None) -> ChangeResult:
+    """Cancel the caller's task and, transitively, its unfinished subtasks and dependents.
+    Cancelling a cancelled task changes nothing; a completed or failed one → IllegalTransition."""
+    message = reason or "cancelled by the owner"
+    return change_status(
+        db,
+        task_id,
+        TaskStatus.CANCELLED,
+        TransitionReason.USER_CANCEL,
+        owner_id=user_id,
+        message=message,
+        fields={"cancelReason": message},
+    )
+
+
+def retry_task(db: Client, user_id: str, task_id: str) -> ChangeResult:
+    """Queue a failed task again with a fresh attempt budget (anything else → IllegalTransition).
+    Dependents cancelled by the failure stay cancelled."""
+    return change_status(
+        db,
+        task_id,
+        TaskStatus.QUEUED,
+        TransitionReason.RETRY,
+        owner_id=user_id,
+        message="retried by the owner",
+    )
