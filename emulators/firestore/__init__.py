@@ -32,6 +32,7 @@ class FirestoreEmulator:
         indexes_path: str | Path | None = None,
         import_dir: str | Path | None = None,
         export_on_exit: str | Path | None = None,
+        rules_path: str | Path | None = None,
     ) -> None:
         from emulators.firestore.service import FirestoreService
 
@@ -43,6 +44,8 @@ class FirestoreEmulator:
         self.service = FirestoreService()
         if indexes_path is not None:
             self.service.indexes.load_default(indexes_path)
+        if rules_path is not None:
+            self.service.rules.load_default(rules_path)
         self._server: grpc.Server | None = None
         self._executor: futures.ThreadPoolExecutor | None = None
         self._admin: Any = None
@@ -144,6 +147,14 @@ class FirestoreEmulator:
     def set_indexes(self, project: str, indexes: dict[str, Any] | None) -> None:
         """Enforce a firestore.indexes.json document for ``project``; ``None`` turns it off."""
         self.service.indexes.set_project(project, indexes)
+
+    def set_rules(self, project: str, source: str | None) -> None:
+        """Enforce security rules (firestore.rules text) for ``project``'s client requests;
+        ``None`` falls back to the emulator-wide rules (``rules_path``), if any."""
+        self.service.rules.set_project(project, source)
+
+    def get_rules(self, project: str) -> str | None:
+        return self.service.rules.source(project)
 
     def set_duplicate_delivery(self, enabled: bool) -> None:
         self.service.triggers.duplicate_delivery = enabled

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import gc
 import signal
+import sys
 import threading
 import types
 
 from emulators.firestore import FirestoreEmulator
+from emulators.firestore.rules import RulesSyntaxError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,20 +21,28 @@ def main(argv: list[str] | None = None) -> int:
         "--admin-port", type=int, default=None, help="admin HTTP port (default: port + 1)"
     )
     parser.add_argument("--indexes", help="firestore.indexes.json: enforce it for every project")
+    parser.add_argument(
+        "--rules", help="firestore.rules: evaluate it for client (ID token) requests"
+    )
     parser.add_argument("--import", dest="import_dir", help="load documents exported earlier")
     parser.add_argument("--export-on-exit", help="write all documents here on shutdown")
     args = parser.parse_args(argv)
     admin_port = args.admin_port
     if admin_port is None:
         admin_port = args.port + 1 if args.port else 0
-    emulator = FirestoreEmulator(
-        host=args.host,
-        port=args.port,
-        admin_port=admin_port,
-        indexes_path=args.indexes,
-        import_dir=args.import_dir,
-        export_on_exit=args.export_on_exit,
-    ).start()
+    try:
+        emulator = FirestoreEmulator(
+            host=args.host,
+            port=args.port,
+            admin_port=admin_port,
+            indexes_path=args.indexes,
+            import_dir=args.import_dir,
+            export_on_exit=args.export_on_exit,
+            rules_path=args.rules,
+        ).start()
+    except RulesSyntaxError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     stop = threading.Event()
 
     def on_signal(signum: int, frame: types.FrameType | None) -> None:

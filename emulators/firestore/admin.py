@@ -7,6 +7,9 @@ Routes (JSON bodies and responses):
 * ``GET|DELETE /emulator/v1/projects/{p}/costs`` → read / reset the project's billed counts
 * ``GET|PUT /emulator/v1/projects/{p}/triggers`` (``{"triggers": [...]}``)
 * ``PUT /emulator/v1/projects/{p}/indexes`` (a firestore.indexes.json, or ``{"enforce": false}``)
+* ``PUT|GET|DELETE /emulator/v1/projects/{p}/rules`` (firestore.rules text body)
+* ``PUT /emulator/v1/projects/{p}:securityRules`` (the official emulator's
+  ``{"rules": {"files": [{"content": ...}]}}``)
 * ``PUT /emulator/v1/config`` (``{"duplicateTriggerDelivery": bool}``)
 * ``POST /emulator/v1/triggers:flush`` → returns once pending trigger deliveries are done
 """
@@ -30,12 +33,15 @@ class AdminBackend(Protocol):
     def set_triggers(self, project: str, triggers: list[dict[str, Any]]) -> None: ...
     def get_triggers(self, project: str) -> list[dict[str, str]]: ...
     def set_indexes(self, project: str, indexes: dict[str, Any] | None) -> None: ...
+    def set_rules(self, project: str, source: str | None) -> None: ...
+    def get_rules(self, project: str) -> str | None: ...
     def set_duplicate_delivery(self, enabled: bool) -> None: ...
     def flush_triggers(self, timeout: float = 30.0) -> bool: ...
 
 
 _DOCUMENTS = re.compile(r"^/emulator/v1/projects/([^/]+)/databases/([^/]+)/documents$")
-_PROJECT = re.compile(r"^/emulator/v1/projects/([^/]+)/(costs|triggers|indexes)$")
+_PROJECT = re.compile(r"^/emulator/v1/projects/([^/:]+)/(costs|triggers|indexes|rules)$")
+_SECURITY_RULES = re.compile(r"^/emulator/v1/projects/([^/:]+):securityRules$")
 
 
 class _BadRequest(Exception):
@@ -67,6 +73,23 @@ def make_admin_server(backend: AdminBackend, host: str, port: int) -> ThreadingH
                 return json.loads(raw) if raw.strip() else {}
             except ValueError as exc:
                 raise _BadRequest(f"invalid JSON body: {exc}") from None
+
+        def _text(self) -> str:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _BadRequest("the body is not UTF-8 text") from None
+
+        def _set_rules(self, project: str, source: str | None) -> tuple[int, Any]:
+            from emulators.firestore.rules import RulesSyntaxError
+
+            try:
+                backend.set_rules(project, source)
+            except RulesSyntaxError as exc:
+                return 400, {"error": str(exc), "line": exc.line}
+            return 200, {}
 
         def _dispatch(self, method: str) -> None:
             path = unquote(self.path.split("?", 1)[0])
@@ -101,10 +124,24 @@ def make_admin_server(backend: AdminBackend, host: str, port: int) -> ThreadingH
                     return 200, {"triggers": backend.get_triggers(project)}
                 if resource == "triggers" and method == "GET":
                     return 200, {"triggers": backend.get_triggers(project)}
+                if resource == "rules" and method == "PUT":
+                    text = self._text()
+                    return self._set_rules(project, text if text.strip() else None)
+                if resource == "rules" and method == "DELETE":
+                    return self._set_rules(project, None)
+                if resource == "rules" and method == "GET":
+                    source = backend.get_rules(project)
+                    return (404, {"error": "no rules"}) if source is None else (200, source)
                 if resource == "indexes" and method == "PUT":
                     body = self._json()
                     backend.set_indexes(project, None if body.get("enforce") is False else body)
                     return 200, {}
+            match = _SECURITY_RULES.match(path)
+            if match and method == "PUT":
+                files = self._json().get("rules", {}).get("files", [])
+                if not files or not isinstance(files[0], dict) or "content" not in files[0]:
+                    raise _BadRequest('expected {"rules": {"files": [{"content": "..."}]}}')
+                return self._set_rules(match.group(1), str(files[0]["content"]))
             if path == "/emulator/v1/config" and method == "PUT":
                 body = self._json()
                 if "duplicateTriggerDelivery" in body:

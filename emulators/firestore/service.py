@@ -58,6 +58,8 @@ from emulators.firestore.protos import (
     WriteResult,
 )
 from emulators.firestore.query import field_segments, project, run_query
+from emulators.firestore.rules.auth import ADMIN, Caller
+from emulators.firestore.rules.enforcement import RulesPolicy
 from emulators.firestore.store import Change, Database, Store
 from emulators.firestore.transactions import Transaction
 from emulators.firestore.triggers import TriggerDispatcher
@@ -93,6 +95,7 @@ class FirestoreService:
         self.costs = CostLedger()
         self.triggers = TriggerDispatcher()
         self.indexes = IndexPolicy()
+        self.rules = RulesPolicy(lambda project, count: self.costs.add(project, reads=count))
         self.store = Store(hooks=[listen_commit_hook, self.triggers.on_commit])
 
     # ------------------------------------------------------------------ helpers
@@ -152,7 +155,11 @@ class FirestoreService:
 
     # ------------------------------------------------------------------ commits
     def commit_writes(
-        self, db: Database, writes: Any, txn: Transaction | None = None
+        self,
+        db: Database,
+        writes: Any,
+        txn: Transaction | None = None,
+        caller: Caller = ADMIN,
     ) -> tuple[int, list[Any]]:
         """Apply ``writes`` atomically; returns (commit time in micros, write results)."""
         write_count = delete_count = 0
@@ -194,6 +201,7 @@ class FirestoreService:
                         result.update_time.CopyFrom(new.update_time)
                     pending[name] = new
                     results.append(result)
+                self.rules.check_writes(db, caller, micros, pending)
                 changes = []
                 for name, new in pending.items():
                     old = db.get(name)
@@ -215,6 +223,7 @@ class FirestoreService:
             txn, at, _ = self._read_context(db, request)
             doc = self._read_doc(db, request.name, txn, at)
         self.costs.add(db_id.project, reads=1)
+        self.rules.check_gets(db, self.rules.caller(context), [request.name], at)
         if doc is None:
             raise EmulatorError(grpc.StatusCode.NOT_FOUND, f'Document "{request.name}" not found.')
         return _masked(doc, _mask_of(request))
@@ -235,6 +244,7 @@ class FirestoreService:
             found = [self._read_doc(db, name, txn, at) for name in names]
             read_micros = at if at is not None else clock.now_micros()
         self.costs.add(db_id.project, reads=len(names))
+        self.rules.check_gets(db, self.rules.caller(context), names, at)
         read_ts = clock.to_timestamp(read_micros)
         for index, (name, doc) in enumerate(zip(names, found, strict=True)):
             response = BatchGetDocumentsResponse()
@@ -284,6 +294,13 @@ class FirestoreService:
             names = [name for name in names if name > after]
         response = ListDocumentsResponse()
         page = names if request.page_size <= 0 else names[: request.page_size]
+        self.rules.check_listing(
+            db,
+            self.rules.caller(context),
+            request.parent,
+            request.collection_id,
+            [by_name[name] for name in page],
+        )
         mask = _mask_of(request)
         for name in page:
             response.documents.append(_masked(by_name[name], mask))
@@ -302,7 +319,7 @@ class FirestoreService:
         write.update.name = name
         write.current_document.exists = False
         db = self._database(db_id)
-        self.commit_writes(db, [write])
+        self.commit_writes(db, [write], caller=self.rules.caller(context))
         with db.cond:
             doc = db.get(name)
         return _masked(doc, _mask_of(request))
@@ -317,7 +334,7 @@ class FirestoreService:
         if request.HasField("current_document"):
             write.current_document.CopyFrom(request.current_document)
         db = self._database(db_id)
-        self.commit_writes(db, [write])
+        self.commit_writes(db, [write], caller=self.rules.caller(context))
         with db.cond:
             doc = db.get(name)
         return _masked(doc, _mask_of(request))
@@ -327,7 +344,7 @@ class FirestoreService:
         write = Write(delete=request.name)
         if request.HasField("current_document"):
             write.current_document.CopyFrom(request.current_document)
-        self.commit_writes(self._database(db_id), [write])
+        self.commit_writes(self._database(db_id), [write], caller=self.rules.caller(context))
         return empty_pb2.Empty()
 
     def begin_transaction(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -343,7 +360,9 @@ class FirestoreService:
         if request.transaction:
             with db.cond:
                 txn = transactions.lookup(db, request.transaction)
-        micros, results = self.commit_writes(db, request.writes, txn)
+        micros, results = self.commit_writes(
+            db, request.writes, txn, caller=self.rules.caller(context)
+        )
         response = CommitResponse()
         response.write_results.extend(results)
         clock.set_timestamp(response.commit_time, micros)
@@ -374,6 +393,7 @@ class FirestoreService:
                 docs = run_query(db.source(at), request.parent, query)
             read_micros = at if at is not None else clock.now_micros()
         self.costs.add(db_id.project, reads=max(len(docs), 1))
+        self.rules.check_query(db, self.rules.caller(context), request.parent, query, docs, at)
         read_ts = clock.to_timestamp(read_micros)
         if not docs:
             response = RunQueryResponse()
@@ -406,6 +426,9 @@ class FirestoreService:
             fields, scanned = run_aggregation(db.source(at), request.parent, aggregation)
             read_micros = at if at is not None else clock.now_micros()
         self.costs.add(db_id.project, reads=max(1, math.ceil(scanned / 1000)))
+        self.rules.check_query(
+            db, self.rules.caller(context), request.parent, aggregation.structured_query, None, at
+        )
         response = RunAggregationQueryResponse()
         for alias, value in fields.items():
             response.result.aggregate_fields[alias].CopyFrom(value)
@@ -416,6 +439,7 @@ class FirestoreService:
 
     def list_collection_ids(self, request: Any, context: grpc.ServicerContext) -> Any:
         db_id = parse_parent(request.parent)
+        self.rules.check_collection_ids(db_id.project, self.rules.caller(context))
         db = self._database(db_id)
         with db.cond:
             ids = db.child_collection_ids(request.parent)
@@ -431,11 +455,12 @@ class FirestoreService:
 
     def batch_write(self, request: Any, context: grpc.ServicerContext) -> Any:
         db = self._database(parse_database(request.database))
+        caller = self.rules.caller(context)
         response = BatchWriteResponse()
         for write in request.writes:
             status = status_pb2.Status()
             try:
-                _, results = self.commit_writes(db, [write])
+                _, results = self.commit_writes(db, [write], caller=caller)
                 response.write_results.append(results[0])
             except EmulatorError as exc:
                 status.code = exc.code.value[0]
@@ -445,7 +470,9 @@ class FirestoreService:
         return response
 
     def listen(self, requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
-        session = ListenSession(
+        session = self.rules.listen_session(
+            self.rules.caller(context),
+            ListenSession,
             self.store,
             self.indexes.check,
             lambda project_id, count: self.costs.add(project_id, reads=count),
