@@ -1,0 +1,118 @@
+"""The stale-task sweeper: runs whose heartbeat stopped are presumed dead and ended.
+
+A running task's heartbeat (`heartbeatAt`) is refreshed by its run at least every
+RuntimeSettings.heartbeat_interval_seconds. One older than `stale_after` means the worker died
+(killed instance, crash past the runtime's own handling). Each such task, in its own transaction
+that re-checks the heartbeat, goes back to `queued` while attempts remain — the next attempt
+resumes after the steps already stored — or to `failed` with reason `heartbeat_lost`; its run
+slot is freed and the user's oldest waiting task re-dispatched, as when a run ends normally.
+
+Query: tasks where status == in_progress and heartbeatAt < cutoff (composite index
+status + heartbeatAt in firestore.indexes.json), paged, so the cost is proportional to the
+stale tasks, not to all tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Final
+
+from aide.adapters.repositories.tasks import TaskRepository
+from aide.domain.task_lifecycle import TaskStatus, TransitionReason, requeue_or_fail
+from aide.domain.timestamps import utc_now
+from aide.services.task_admission import plan_release
+from aide.services.task_transitions import TRANSACTION_ATTEMPTS, TaskUnitOfWork
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import Client, Transaction
+
+# Several missed heartbeats (RuntimeSettings: every 15 s) before a run counts as dead.
+DEFAULT_STALE_AFTER: Final = timedelta(minutes=2)
+PAGE_SIZE: Final = 100
+MAX_PAGES: Final = 50
+
+
+@dataclass
+class SweepReport:
+    requeued: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def find_stale(db: Client, cutoff: datetime, *, limit: int = PAGE_SIZE) -> list[str]:
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = (
+        TaskRepository(db)
+        .collection.where(filter=FieldFilter("status", "==", TaskStatus.IN_PROGRESS.value))
+        .where(filter=FieldFilter("heartbeatAt", "<", cutoff))
+        .order_by("heartbeatAt")
+        .limit(limit)
+    )
+    return [snapshot.id for snapshot in query.stream()]
+
+
+def sweep_task(db: Client, task_id: str, cutoff: datetime, now: datetime) -> TaskStatus | None:
+    """End one stale run; None when it is not stale any more (a heartbeat arrived meanwhile)."""
+    from google.cloud import firestore
+
+    @firestore.transactional
+    def apply(transaction: Transaction) -> TaskStatus | None:
+        unit = TaskUnitOfWork(db, transaction, now=now)
+        found = unit.load([task_id])
+        if not found:
+            return None
+        task = found[0]
+        if task.status is not TaskStatus.IN_PROGRESS or (
+            task.heartbeat_at is not None and task.heartbeat_at >= cutoff
+        ):
+            return None
+        change = requeue_or_fail(
+            task.status,
+            reason=TransitionReason.HEARTBEAT_LOST,
+            attempts=task.attempts,
+            max_attempts=task.max_attempts,
+        )
+        silent = "never" if task.heartbeat_at is None else task.heartbeat_at.isoformat()
+        message = f"heartbeat lost (last at {silent}); attempt {task.attempts}"
+        fields = (
+            {"error": f"the run stopped responding: {message}"}
+            if change.to_status is TaskStatus.FAILED
+            else {}
+        )
+        unit.plan(
+            task, change.to_status, TransitionReason.HEARTBEAT_LOST, message=message, fields=fields
+        )
+        unit.follow_up(task.id)
+        write_release = plan_release(db, transaction, task.user_id, [task.id])
+        unit.write()
+        write_release(now)
+        return change.to_status
+
+    result: TaskStatus | None = apply(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+    return result
+
+
+def sweep_stale_tasks(
+    db: Client,
+    *,
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
+    now: Callable[[], datetime] = utc_now,
+) -> SweepReport:
+    """Safe to run concurrently or twice: each task's end re-checks it in its transaction."""
+    report = SweepReport()
+    for _ in range(MAX_PAGES):
+        at = now()
+        stale = find_stale(db, at - stale_after)
+        if not stale:
+            break
+        for task_id in stale:
+            status = sweep_task(db, task_id, at - stale_after, at)
+            if status is TaskStatus.QUEUED:
+                report.requeued.append(task_id)
+            elif status is TaskStatus.FAILED:
+                report.failed.append(task_id)
+        if len(stale) < PAGE_SIZE:
+            break
+    return report
