@@ -33,6 +33,8 @@ _REASONS: Final = {
 # Every operation can answer these, whatever its own errors are.
 _COMMON_ERRORS: Final = (405, 500)
 _BODY_ERRORS: Final = (400, 413)
+# Every authenticated call is metered before its handler runs (aide.entrypoints.metering).
+_AUTHENTICATED_ERRORS: Final = (401, 403, 429)
 # functions-framework routes every request through werkzeug's `/<path:path>` rule, whose regex
 # does not match a line break: a path segment holding one is answered by the framework itself
 # (404, HTML) before the function runs, in production as in the local functions host.
@@ -99,7 +101,7 @@ def _operation(endpoint: Endpoint, refs: dict[type[BaseModel], dict[str, Any]]) 
     if endpoint.request is not None:
         error_statuses |= set(_BODY_ERRORS)
     if endpoint.authenticated:
-        error_statuses |= {401, 403}
+        error_statuses |= set(_AUTHENTICATED_ERRORS)
     for status in sorted(error_statuses - set(endpoint.responses)):
         responses[str(status)] = {
             "description": _REASONS.get(status, "Error"),
