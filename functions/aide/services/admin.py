@@ -1,0 +1,303 @@
+"""What admins do to accounts: set role, status or plan; reset quotas; read the audit trail.
+
+Role/status/plan changes are stamped with the admin (`lastChangedBy`) so the users trigger
+records them; a quota reset writes its audit entry in the same transaction as the reset.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from aide.adapters.repositories import PlansRepository, UserRepository
+from aide.domain import collections
+from aide.domain.access import ResourceNotFound
+from aide.domain.audit_logs import AuditLog
+from aide.domain.audit_trail import ChangeActor, audit_id_for_request
+from aide.domain.system_config import PlanName
+from aide.domain.tasks import is_usable_id
+from aide.domain.timestamps import as_utc, rfc3339, utc_now
+from aide.domain.users import User, UserRole, UserStatus, next_day_start, next_month_start
+from aide.services import audit_trail
+from aide.services.metering import carry_over
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import Client, Transaction
+
+
+class InvalidAuditQuery(ValueError):
+    """A filter combination or cursor the audit listing cannot serve (400)."""
+
+
+def _require_user_id(uid: str) -> None:
+    # Ids Firestore itself refuses name no user: 404, not a 500 from the client library.
+    if not is_usable_id(uid):
+        raise ResourceNotFound("User not found")
+
+
+def _change_user(
+    db: Client,
+    uid: str,
+    actor: ChangeActor,
+    fields_for: Callable[[Transaction, User], dict[str, Any]],
+    now: Callable[[], datetime],
+) -> User:
+    from google.cloud import firestore
+
+    _require_user_id(uid)
+    users = UserRepository(db)
+
+    @firestore.transactional
+    def apply(transaction: Transaction) -> None:
+        user = users.get(uid, transaction=transaction)
+        if user is None:
+            raise ResourceNotFound("User not found")
+        fields = fields_for(transaction, user)
+        if fields:
+            users.update(
+                uid,
+                {**fields, "updatedAt": now(), **audit_trail.change_stamp(actor)},
+                writer=transaction,
+            )
+
+    apply(db.transaction())
+    user = users.get(uid)
+    if user is None:
+        raise ResourceNotFound("User not found")
+    return user
+
+
+def set_role(
+    db: Client,
+    uid: str,
+    role: UserRole,
+    actor: ChangeActor,
+    *,
+    now: Callable[[], datetime] = utc_now,
+) -> User:
+    return _change_user(
+        db, uid, actor, lambda _t, user: {} if user.role == role else {"role": str(role)}, now
+    )
+
+
+def set_status(
+    db: Client,
+    uid: str,
+    status: UserStatus,
+    actor: ChangeActor,
+    *,
+    now: Callable[[], datetime] = utc_now,
+) -> User:
+    return _change_user(
+        db,
+        uid,
+        actor,
+        lambda _t, user: {} if user.status == status else {"status": str(status)},
+        now,
+    )
+
+
+def set_plan(
+    db: Client,
+    uid: str,
+    plan: PlanName,
+    actor: ChangeActor,
+    *,
+    now: Callable[[], datetime] = utc_now,
+) -> User:
+    """Moves the account to `plan` and its limits; usage so far in the periods is kept."""
+
+    def fields(transaction: Transaction, user: User) -> dict[str, Any]:
+        if user.subscription.plan == plan:
+            return {}
+        limits = PlansRepository(db).load(transaction=transaction).plan(plan)
+        return {
+            "subscription.plan": str(plan),
+            "quotas.apiCalls.limit": limits.api_calls_per_day,
+            "quotas.apiCalls.burstLimit": limits.burst_per_minute,
+            "quotas.taskMinutes.limit": limits.task_minutes_per_month,
+            "quotas.storageBytes.limit": limits.storage_bytes,
+            # Today's calls move to counters sliced for the new limit (and the recorded
+            # exhaustion follows the new limit).
+            **carry_over(db, transaction, user, limits.api_calls_per_day, now()),
+        }
+
+    return _change_user(db, uid, actor, fields, now)
+
+
+def reset_quota(
+    db: Client, uid: str, actor: ChangeActor, *, now: Callable[[], datetime] = utc_now
+) -> User:
+    """Starts the user's API-call and task-minute periods afresh (new counter generation).
+
+    Idempotent per request: the audit entry's id derives from the request id and is created in
+    the same transaction, so a retried request finds it and resets nothing twice.
+    """
+    from google.api_core import exceptions
+    from google.cloud import firestore
+
+    _require_user_id(uid)
+    users = UserRepository(db)
+    moment = now()
+    entry_id = audit_id_for_request(actor.request_id or uuid.uuid4().hex, "quota.reset", uid)
+
+    @firestore.transactional
+    def apply(transaction: Transaction) -> None:
+        user = users.get(uid, transaction=transaction)
+        if user is None:
+            raise ResourceNotFound("User not found")
+        before = {
+            "apiCalls": {"generation": user.quotas.api_calls.generation},
+            "taskMinutes": {"used": user.quotas.task_minutes.used},
+        }
+        generation = user.quotas.api_calls.generation + 1
+        users.update(
+            uid,
+            {
+                "quotas.apiCalls.generation": generation,
+                "quotas.apiCalls.used": 0,
+                "quotas.apiCalls.reset": next_day_start(moment),
+                "quotas.apiCalls.blockedUntil": firestore.DELETE_FIELD,
+                "quotas.taskMinutes.used": 0,
+                "quotas.taskMinutes.reset": next_month_start(moment),
+                "updatedAt": moment,
+                **audit_trail.change_stamp(actor),
+            },
+            writer=transaction,
+        )
+        log = audit_trail.entry(
+            entry_id,
+            actor,
+            "quota.reset",
+            "user",
+            uid,
+            before=before,
+            after={"apiCalls": {"generation": generation}, "taskMinutes": {"used": 0}},
+            at=moment,
+        )
+        audit_trail.write_entry(db, log, writer=transaction)
+
+    try:
+        apply(db.transaction())
+    except (exceptions.AlreadyExists, exceptions.Conflict):
+        pass  # the same request already reset the quota
+    user = users.get(uid)
+    if user is None:
+        raise ResourceNotFound("User not found")
+    return user
+
+
+def record_denied_admin_access(
+    db: Client, actor: ChangeActor, method: str, path: str, *, now: Callable[[], datetime] = utc_now
+) -> None:
+    resource = f"{method} {path}"
+    log = audit_trail.entry(
+        audit_id_for_request(actor.request_id or resource, "admin.access_denied", resource),
+        actor,
+        "admin.access_denied",
+        "admin_endpoint",
+        resource,
+        at=now(),
+    )
+    audit_trail.write_entry(db, log)
+
+
+# Audit listing --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    actor_id: str | None = None
+    action: str | None = None
+    resource_type: str | None = None
+    resource_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 50
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    logs: list[AuditLog]
+    next_cursor: str | None
+
+
+# Equality-filter combinations with a composite index (firestore.indexes.json), each ordered by
+# timestamp descending; other combinations are refused rather than failing in Firestore.
+SUPPORTED_FILTERS: frozenset[frozenset[str]] = frozenset(
+    {
+        frozenset(),
+        frozenset({"actorId"}),
+        frozenset({"action"}),
+        frozenset({"resourceType"}),
+        frozenset({"resourceType", "resourceId"}),
+        frozenset({"actorId", "action"}),
+    }
+)
+
+
+def _fingerprint(equalities: dict[str, str]) -> str:
+    return json.dumps(sorted(equalities.items()))
+
+
+def _encode_cursor(log: AuditLog, fingerprint: str) -> str:
+    raw = json.dumps({"t": rfc3339(log.timestamp), "id": log.id, "f": fingerprint})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, fingerprint: str) -> tuple[datetime, str]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if raw["f"] != fingerprint:
+            raise ValueError("cursor belongs to other filters")
+        return as_utc(datetime.fromisoformat(raw["t"].replace("Z", "+00:00"))), str(raw["id"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise InvalidAuditQuery("Invalid cursor") from error
+
+
+def list_audit_logs(db: Client, query: AuditQuery) -> AuditPage:
+    from google.cloud import firestore
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    equalities = {
+        name: value
+        for name, value in (
+            ("actorId", query.actor_id),
+            ("action", query.action),
+            ("resourceType", query.resource_type),
+            ("resourceId", query.resource_id),
+        )
+        if value
+    }
+    if frozenset(equalities) not in SUPPORTED_FILTERS:
+        raise InvalidAuditQuery(
+            "Unsupported filter combination: use actorId, action, actorId+action, resourceType "
+            "or resourceType+resourceId (each with an optional time range)"
+        )
+    fingerprint = _fingerprint(equalities)
+    collection = db.collection(collections.AUDIT_LOGS)
+    q: Any = collection
+    for name, value in equalities.items():
+        q = q.where(filter=FieldFilter(name, "==", value))
+    if query.since is not None:
+        q = q.where(filter=FieldFilter("timestamp", ">=", query.since))
+    if query.until is not None:
+        q = q.where(filter=FieldFilter("timestamp", "<", query.until))
+    q = q.order_by("timestamp", direction=firestore.Query.DESCENDING).order_by(
+        "__name__", direction=firestore.Query.DESCENDING
+    )
+    if query.cursor:
+        after_time, after_id = _decode_cursor(query.cursor, fingerprint)
+        q = q.start_after({"timestamp": after_time, "__name__": collection.document(after_id)})
+    snapshots = list(q.limit(query.limit + 1).stream())
+    logs = [AuditLog.from_document(snapshot.to_dict() or {}) for snapshot in snapshots]
+    has_more = len(logs) > query.limit
+    logs = logs[: query.limit]
+    next_cursor = _encode_cursor(logs[-1], fingerprint) if has_more and logs else None
+    return AuditPage(logs=logs, next_cursor=next_cursor)

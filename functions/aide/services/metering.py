@@ -1,0 +1,285 @@
+"""Atomic admission of metered API calls: sharded counters with blind increments.
+
+Design (issue 6, "exactly k of any number of concurrent calls with k units left", one user at
+50+ calls/s without hot-document contention):
+
+* A user's day is split into `SHARDS` (8) counter documents
+  (quota_counters/{uid}_{day}_g{generation}_s{shard}), each owning a fixed slice of the day's
+  limit and of the per-minute burst (`shard_allowance`; slices sum to the limits exactly).
+* A call picks a random shard and commits ONE write to it: `set(merge)` with
+  `Increment(units)` on `apiCalls` and on `minutes.<HHMM>`. Firestore returns the incremented
+  values in the commit's transform results, so there is no read and no transaction: blind writes
+  never abort on contention, and N shards spread one user's rate over N documents.
+* If the values after the increment fit the shard's slices the call is admitted. Otherwise it
+  is refused by that shard: the units are given back with a second write (Increment(-units)) and
+  the call tries the next shard, until one admits it or every shard refused.
+* Exactness: increments on one document are serialized, and a shard's counter is always
+  admitted + not-yet-returned refusals >= admitted; admitting only when the counter fits the
+  slice therefore never admits past the slice, and the slices sum to the limit, so never past
+  the limit. With 1-unit calls a shard refuses only once its slice is fully admitted (the first
+  refusal on a shard needs the counter past the slice with no refusal outstanding), and a call is
+  refused only after every shard refused it — so with k units left exactly k calls are
+  admitted, and once refusals have returned their units the counters sum to exactly the
+  admitted units.
+* Once a call finds every shard exhausted it records `quotas.apiCalls.blockedUntil` (end of
+  the day, or of the minute for the burst) on users/{uid}; later calls see it in the user document
+  the authentication step has already read and are refused with no Firestore operation at all.
+  Shards found full are remembered in-process for the rest of the day (or minute) so that the
+  refusal path does not write to them again.
+
+Cost per call: admitted on the first shard tried — 1 write, 0 reads (the target); refused by a
+shard — +2 writes per shard tried; refused after `blockedUntil` — 0 operations.
+
+Limits: (1) with multi-unit calls, or when both the day and the burst limit bind at the same
+moment, a concurrent refusal that has not yet given its units back can make a shard refuse a
+call that would have fitted (transient under-admission, never over-admission). (2) A call
+costing more units than one shard's slice (limit / 8) is refused even if the whole allowance
+would cover it: limits must be >= 8 x the costliest operation (true of every plan). (3) The
+RateLimit `r` on a success is an estimate (the admitting shard's remaining slice times the
+shard count): the exact figure would need reading every shard. (4) Up to ~8 x (one document's
+sustained write rate) calls/s per user; raise SHARDS for more. (5) A new counter generation
+(admin quota reset) starts fresh documents; the old generation's stay as history for the daily
+rollup.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from aide.domain import collections, quota
+from aide.domain.quota import LimitKind, Limits, RateLimitState, Refusal, ShardOutcome
+from aide.domain.timestamps import utc_now
+from aide.domain.users import User
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import Client, Transaction
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The outcome of metering one call: admitted (with headers) or refused (429)."""
+
+    state: RateLimitState | None
+    refusal: Refusal | None = None
+
+    @property
+    def admitted(self) -> bool:
+        return self.refusal is None
+
+    def headers(self) -> dict[str, str]:
+        if self.refusal is not None:
+            return self.refusal.headers()
+        return self.state.headers() if self.state is not None else {}
+
+
+class _FullShards:
+    """Shards known exhausted, per process, so the refusal path does not write to them again.
+
+    Keys carry the day/minute and generation, so they never refuse a later window; the set is
+    bounded by dropping everything when it grows past `capacity`.
+    """
+
+    def __init__(self, capacity: int = 50_000) -> None:
+        self._keys: set[tuple[str, ...]] = set()
+        self._lock = threading.Lock()
+        self._capacity = capacity
+
+    def __contains__(self, key: tuple[str, ...]) -> bool:
+        with self._lock:
+            return key in self._keys
+
+    def add(self, key: tuple[str, ...]) -> None:
+        with self._lock:
+            if len(self._keys) >= self._capacity:
+                self._keys.clear()
+            self._keys.add(key)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._keys.clear()
+
+
+full_shards = _FullShards()
+
+
+def _increment(
+    db: Client, doc_id: str, fields: dict[str, Any], minute: str, units: int
+) -> ShardOutcome:
+    from google.cloud import firestore
+
+    ref = db.collection(collections.QUOTA_COUNTERS).document(doc_id)
+    result = ref.set(
+        {
+            **fields,
+            "apiCalls": firestore.Increment(units),
+            "minutes": {minute: firestore.Increment(units)},
+        },
+        merge=True,
+    )
+    # Transform results come in field-path order of the transforms: apiCalls, minutes.<HHMM>.
+    values = [int(value.integer_value) for value in result.transform_results]
+    return ShardOutcome(day_used=values[0], minute_used=values[1])
+
+
+def _give_back(db: Client, doc_id: str, minute: str, units: int) -> None:
+    from google.cloud import firestore
+
+    db.collection(collections.QUOTA_COUNTERS).document(doc_id).set(
+        {"apiCalls": firestore.Increment(-units), "minutes": {minute: firestore.Increment(-units)}},
+        merge=True,
+    )
+
+
+def _record_block(db: Client, uid: str, kind: LimitKind, now: datetime, limit: int) -> None:
+    until = quota.day_reset(now) if kind is LimitKind.DAY else quota.minute_reset(now)
+    fields: dict[str, Any] = {"quotas.apiCalls.blockedUntil": until}
+    if kind is LimitKind.DAY:
+        fields["quotas.apiCalls.used"] = limit
+    db.collection(collections.USERS).document(uid).update(fields)
+
+
+def admit_call(
+    db: Client,
+    user: User,
+    units: int,
+    *,
+    now: Callable[[], datetime] = utc_now,
+    rng: random.Random | None = None,
+) -> Admission:
+    """Meter one call of `units` for `user` (the document authentication read)."""
+    moment = now()
+    api = user.quotas.api_calls
+    limits = Limits(api.limit, quota.burst_limit_of(api, user.subscription.plan))
+    if units <= 0:
+        return Admission(state=RateLimitState(limits, api.limit, limits.burst_limit, moment))
+    blocked = quota.blocked_kind(api.blocked_until, moment)
+    if blocked is not None:
+        return Admission(state=None, refusal=quota.refusal(blocked, limits, moment))
+
+    day, minute = quota.day_key(moment), quota.minute_key(moment)
+    shards = quota.SHARDS
+    order = list(range(shards))
+    (rng or random).shuffle(order)
+    refused: set[LimitKind] = set()
+    for shard in order:
+        doc_id = quota.counter_id(user.uid, day, api.generation, shard)
+        day_allowance = quota.shard_allowance(limits.day_limit, shards, shard)
+        burst_allowance = quota.shard_allowance(limits.burst_limit, shards, shard)
+        # Keyed with the slices: a raised limit (plan change) is not refused from memory.
+        day_key, minute_key = (doc_id, str(day_allowance)), (doc_id, minute, str(burst_allowance))
+        if day_key in full_shards or units > day_allowance:
+            refused.add(LimitKind.DAY)
+            continue
+        if minute_key in full_shards or units > burst_allowance:
+            refused.add(LimitKind.MINUTE)
+            continue
+        outcome = _increment(
+            db,
+            doc_id,
+            {"userId": user.uid, "date": day, "generation": api.generation, "shard": shard},
+            minute,
+            units,
+        )
+        kind = quota.shard_refusal(
+            outcome, day_allowance=day_allowance, burst_allowance=burst_allowance
+        )
+        if kind is None:
+            state = RateLimitState(
+                limits,
+                day_remaining=(day_allowance - outcome.day_used) * shards,
+                minute_remaining=(burst_allowance - outcome.minute_used) * shards,
+                now=moment,
+            )
+            return Admission(state=state)
+        _give_back(db, doc_id, minute, units)
+        refused.add(kind)
+        if units == 1:
+            # Only a full slice refuses a 1-unit call (see the module docstring).
+            full_shards.add(day_key if kind is LimitKind.DAY else minute_key)
+    # The burst resets within the minute: report it whenever it took part in the refusal.
+    kind = LimitKind.MINUTE if LimitKind.MINUTE in refused else LimitKind.DAY
+    if units == 1:
+        _record_block(db, user.uid, kind, moment, limits.day_limit)
+    return Admission(state=None, refusal=quota.refusal(kind, limits, moment))
+
+
+def carry_over(
+    db: Client,
+    transaction: Transaction,
+    user: User,
+    new_limit: int,
+    now: datetime,
+) -> dict[str, Any]:
+    """User-document fields for a day limit that changes mid-day (plan change), and the
+    counter writes that go with them, inside the caller's transaction.
+
+    Shard slices follow the limit, so today's counts would no longer sit where the new slices
+    expect them (a lowered limit could admit past itself). The units used so far move to a new
+    counter generation, spread so that each shard's remaining slice sums to exactly
+    new_limit - used; `carried` marks them so the daily rollup does not count them twice. Calls
+    already in flight on the old generation during the switch are counted there (bounded by the
+    calls in flight).
+    """
+    from google.cloud import firestore
+
+    api = user.quotas.api_calls
+    day = quota.day_key(now)
+    refs = [
+        db.collection(collections.QUOTA_COUNTERS).document(
+            quota.counter_id(user.uid, day, api.generation, shard)
+        )
+        for shard in range(quota.SHARDS)
+    ]
+    # Carried units are usage too: a second change the same day carries them on again.
+    used = sum(
+        int((snapshot.to_dict() or {}).get("apiCalls", 0))
+        for snapshot in db.get_all(refs, transaction=transaction)
+        if snapshot.exists
+    )
+    generation = api.generation + 1
+    left = used
+    for shard in range(quota.SHARDS):
+        slice_ = quota.shard_allowance(new_limit, quota.SHARDS, shard)
+        units = min(slice_, left) if shard < quota.SHARDS - 1 else left
+        left -= units
+        if units:
+            transaction.set(
+                db.collection(collections.QUOTA_COUNTERS).document(
+                    quota.counter_id(user.uid, day, generation, shard)
+                ),
+                {
+                    "userId": user.uid,
+                    "date": day,
+                    "generation": generation,
+                    "shard": shard,
+                    "apiCalls": units,
+                    "carried": units,
+                },
+            )
+    fields: dict[str, Any] = {"quotas.apiCalls.generation": generation}
+    if used >= new_limit:
+        fields["quotas.apiCalls.blockedUntil"] = quota.day_reset(now)
+        fields["quotas.apiCalls.used"] = used
+    else:
+        fields["quotas.apiCalls.blockedUntil"] = firestore.DELETE_FIELD
+    return fields
+
+
+def day_usage(db: Client, uid: str, day: str, generation: int, shards: int = quota.SHARDS) -> int:
+    """API-call units admitted on `day` in `generation` (reads every shard: not the hot path)."""
+    refs = [
+        db.collection(collections.QUOTA_COUNTERS).document(
+            quota.counter_id(uid, day, generation, shard)
+        )
+        for shard in range(shards)
+    ]
+    total = 0
+    for snapshot in db.get_all(refs):
+        if snapshot.exists:
+            total += int((snapshot.to_dict() or {}).get("apiCalls", 0))
+    return total
