@@ -1,0 +1,347 @@
+"""LocalStack: the whole platform on this machine — Firestore, Auth, Pub/Sub and Storage
+emulators, the seed a fresh platform needs, and the functions host wired to them.
+
+Each emulator is a child process in its own process group, started in dependency order and
+awaited (ready line and/or open port) with a timeout; stopping ends every group it started.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+from emulators.functions_host.app import function_path
+from emulators.functions_host.host import EmulatorHosts
+from emulators.stack.clients import firestore_client
+from emulators.stack.ports import LOCALHOST, free_ports, is_free
+from emulators.stack.processes import LineSink, ManagedProcess
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_PROJECT = "demo-aide"
+DEFAULT_REGION = "us-central1"
+OFFICIAL_EMULATORS_ENV = "AIDE_USE_OFFICIAL_EMULATORS"
+# Generous: on a loaded 2-core CI machine node (Auth) and the function imports are slow.
+READY_TIMEOUT_S = {"firestore": 60.0, "pubsub": 60.0, "storage": 60.0, "auth": 120.0}
+FUNCTIONS_READY_TIMEOUT_S = 180.0
+
+
+class StackError(RuntimeError):
+    """The stack could not start (a child failed, or the seed did)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class StackPorts:
+    firestore: int
+    firestore_admin: int
+    auth: int
+    pubsub: int
+    pubsub_admin: int
+    storage: int
+    functions: int
+
+    @classmethod
+    def standard(cls) -> StackPorts:
+        """`make dev`: the ports of firebase.json; admin APIs right after their emulator."""
+        return cls(
+            firestore=8080,
+            firestore_admin=8081,
+            auth=9099,
+            pubsub=8085,
+            pubsub_admin=8086,
+            storage=9199,
+            functions=5001,
+        )
+
+    @classmethod
+    def free(cls) -> StackPorts:
+        return cls(*free_ports(len(dataclasses.fields(cls))))
+
+
+def official_emulator_hosts(env: Mapping[str, str]) -> EmulatorHosts:
+    """The emulators `firebase emulators:exec` announces through the environment."""
+    storage = env.get("FIREBASE_STORAGE_EMULATOR_HOST") or env.get("STORAGE_EMULATOR_HOST")
+    return EmulatorHosts(
+        firestore=env.get("FIRESTORE_EMULATOR_HOST") or None,
+        pubsub=env.get("PUBSUB_EMULATOR_HOST") or None,
+        storage=storage.removeprefix("http://").removeprefix("https://") if storage else None,
+        auth=env.get("FIREBASE_AUTH_EMULATOR_HOST") or None,
+    )
+
+
+class LocalStack:
+    def __init__(
+        self,
+        ports: StackPorts | None = None,
+        project: str = DEFAULT_PROJECT,
+        region: str = DEFAULT_REGION,
+        source_dir: Path = REPO_ROOT / "functions",
+        indexes: Path | None = REPO_ROOT / "firestore.indexes.json",
+        external: EmulatorHosts | None = None,
+        seed: bool = True,
+        run_schedules: bool = True,
+        echo: LineSink | None = None,
+    ) -> None:
+        """`ports` None picks free ports (tests, a second stack next to `make dev`).
+        `external` names emulators already running (official ones, or a Firestore given by
+        FIRESTORE_EMULATOR_HOST): those are used, not started. `echo` receives every child
+        output line as (child name, line)."""
+        self.ports = ports or StackPorts.free()
+        self.project = project
+        self.region = region
+        self.source_dir = source_dir.resolve()
+        self._indexes = indexes
+        self._external = external or EmulatorHosts()
+        self._seed = seed
+        self._run_schedules = run_schedules
+        self._echo = echo
+        self._children: list[ManagedProcess] = []
+        self._workdir: tempfile.TemporaryDirectory[str] | None = None
+        self._lock = threading.Lock()
+
+    # Where things are -------------------------------------------------------------------
+
+    @property
+    def firestore_host(self) -> str:
+        return self._external.firestore or f"{LOCALHOST}:{self.ports.firestore}"
+
+    @property
+    def firestore_admin_url(self) -> str | None:
+        """Our Firestore emulator's admin API; None when an external Firestore is used."""
+        if self._external.firestore:
+            return None
+        return f"http://{LOCALHOST}:{self.ports.firestore_admin}"
+
+    @property
+    def pubsub_host(self) -> str:
+        return self._external.pubsub or f"{LOCALHOST}:{self.ports.pubsub}"
+
+    @property
+    def pubsub_admin_url(self) -> str | None:
+        if self._external.pubsub:
+            return None
+        return f"http://{LOCALHOST}:{self.ports.pubsub_admin}"
+
+    @property
+    def auth_host(self) -> str:
+        return self._external.auth or f"{LOCALHOST}:{self.ports.auth}"
+
+    @property
+    def storage_host(self) -> str:
+        return self._external.storage or f"{LOCALHOST}:{self.ports.storage}"
+
+    @property
+    def storage_bucket(self) -> str:
+        return f"{self.project}.appspot.com"
+
+    @property
+    def functions_base_url(self) -> str:
+        return f"http://{LOCALHOST}:{self.ports.functions}"
+
+    def url(self, name: str, path: str = "") -> str:
+        """URL of function `name` (plus an optional sub-path such as "/abc")."""
+        return self.functions_base_url + function_path(self.project, self.region, name) + path
+
+    def emulator_hosts(self) -> EmulatorHosts:
+        return EmulatorHosts(
+            firestore=self.firestore_host,
+            pubsub=self.pubsub_host,
+            storage=self.storage_host,
+            auth=self.auth_host,
+        )
+
+    def environment(self) -> dict[str, str]:
+        """Env vars pointing standard clients at this stack (for a shell or a child)."""
+        return {
+            **self.emulator_hosts().environment(),
+            "GCLOUD_PROJECT": self.project,
+            "GOOGLE_CLOUD_PROJECT": self.project,
+        }
+
+    def endpoints(self) -> list[tuple[str, str]]:
+        admin_fs = f" (admin {self.firestore_admin_url})" if self.firestore_admin_url else ""
+        admin_ps = f" (admin {self.pubsub_admin_url})" if self.pubsub_admin_url else ""
+        return [
+            ("Firestore", self.firestore_host + admin_fs),
+            ("Auth", self.auth_host),
+            ("Pub/Sub", self.pubsub_host + admin_ps),
+            ("Storage", f"http://{self.storage_host} (bucket {self.storage_bucket})"),
+            ("Functions", self.url("<function>")),
+        ]
+
+    @property
+    def children(self) -> list[ManagedProcess]:
+        return list(self._children)
+
+    # Lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        busy = [port for port in self._ports_to_bind() if not is_free(port)]
+        if busy:
+            raise StackError(
+                f"port(s) {', '.join(map(str, busy))} already in use (another `make dev` running?)"
+            )
+        self._workdir = tempfile.TemporaryDirectory(prefix="aide-stack-")
+        try:
+            self._start_emulators()
+            if self._seed:
+                self.seed()
+            self._start_functions()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        with self._lock:
+            children, self._children = self._children, []
+        # The functions host goes first so nothing it runs sees an emulator vanish; the
+        # emulators then shut down together.
+        for child in children:
+            if child.name == "functions":
+                child.stop()
+        emulators = [c for c in children if c.name != "functions"]
+        for child in emulators:
+            child.terminate()
+        for child in emulators:
+            child.stop()
+        if self._workdir is not None:
+            self._workdir.cleanup()
+            self._workdir = None
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def dead_child(self) -> ManagedProcess | None:
+        return next((c for c in self._children if not c.running), None)
+
+    def wait(self, stop: threading.Event, poll_s: float = 0.2) -> ManagedProcess | None:
+        """Blocks until `stop` is set (→ None) or a child dies (→ that child)."""
+        while not stop.wait(poll_s):
+            dead = self.dead_child()
+            if dead is not None:
+                return dead
+        return None
+
+    def seed(self) -> None:
+        """Applies what a fresh platform needs (built-in agents, plans); idempotent."""
+        if str(self.source_dir) not in sys.path:
+            sys.path.insert(0, str(self.source_dir))
+        try:
+            from aide.services.platform_seed import seed_platform
+        except ImportError as error:
+            raise StackError(f"cannot seed the platform: {error}") from error
+        client = firestore_client(self.firestore_host, self.project)
+        try:
+            seed_platform(client)
+        finally:
+            client.close()
+
+    # Children ---------------------------------------------------------------------------
+
+    def _ports_to_bind(self) -> list[int]:
+        ports = [self.ports.functions]
+        if not self._external.firestore:
+            ports += [self.ports.firestore, self.ports.firestore_admin]
+        if not self._external.auth:
+            ports.append(self.ports.auth)
+        if not self._external.pubsub:
+            ports += [self.ports.pubsub, self.ports.pubsub_admin]
+        if not self._external.storage:
+            ports.append(self.ports.storage)
+        return ports
+
+    def _start_emulators(self) -> None:
+        python = sys.executable
+        pending: list[ManagedProcess] = []
+        if not self._external.firestore:
+            argv = [python, "-m", "emulators.firestore", "--host", LOCALHOST]
+            argv += ["--port", str(self.ports.firestore)]
+            argv += ["--admin-port", str(self.ports.firestore_admin)]
+            if self._indexes is not None:
+                argv += ["--indexes", str(self._indexes)]
+            pending.append(self._child("firestore", argv, r"Firestore emulator ready on"))
+        if not self._external.auth:
+            pending.append(self._auth_child())
+        if not self._external.pubsub:
+            argv = [python, "-m", "emulators.pubsub", "--host", LOCALHOST]
+            argv += ["--port", str(self.ports.pubsub)]
+            argv += ["--admin-port", str(self.ports.pubsub_admin)]
+            pending.append(self._child("pubsub", argv, r"Pub/Sub emulator ready on"))
+        if not self._external.storage:
+            argv = [python, "-m", "gcp_storage_emulator", "start", "--host", LOCALHOST]
+            argv += ["--port", str(self.ports.storage), "--in-memory"]
+            argv += ["--default-bucket", self.storage_bucket]
+            pending.append(self._child("storage", argv, None, port=self.ports.storage))
+        # Started together, awaited one by one: the emulators do not depend on each other and
+        # the slowest (node) then bounds the start-up instead of the sum of all.
+        for child in pending:
+            child.wait_ready(READY_TIMEOUT_S[child.name])
+
+    def _auth_child(self) -> ManagedProcess:
+        assert self._workdir is not None
+        workdir = Path(self._workdir.name) / "auth"
+        workdir.mkdir()
+        hub, logging_port = free_ports(2)
+        config = {
+            "emulators": {
+                "singleProjectMode": True,
+                "auth": {"host": LOCALHOST, "port": self.ports.auth},
+                # Free hub/logging ports so this stack never clashes with a running
+                # `firebase emulators:start` (4400/4500) or another stack.
+                "hub": {"host": LOCALHOST, "port": hub},
+                "logging": {"host": LOCALHOST, "port": logging_port},
+                "ui": {"enabled": False},
+            }
+        }
+        (workdir / "firebase.json").write_text(json.dumps(config, indent=2))
+        firebase = REPO_ROOT / "node_modules" / ".bin" / "firebase"
+        argv = [str(firebase), "emulators:start", "--only", "auth", "--project", self.project]
+        return self._child("auth", argv, r"All emulators ready", port=self.ports.auth, cwd=workdir)
+
+    def _start_functions(self) -> None:
+        argv = [sys.executable, "-m", "emulators.functions_host"]
+        argv += ["--source", str(self.source_dir), "--project", self.project]
+        argv += ["--region", self.region, "--host", LOCALHOST]
+        argv += ["--port", str(self.ports.functions)]
+        argv += ["--firestore", self.firestore_host, "--pubsub", self.pubsub_host]
+        argv += ["--storage", self.storage_host, "--auth", self.auth_host]
+        if self.firestore_admin_url:
+            argv += ["--firestore-admin", self.firestore_admin_url]
+        if self.pubsub_admin_url:
+            argv += ["--pubsub-admin", self.pubsub_admin_url]
+        if not self._run_schedules:
+            argv.append("--no-schedules")
+        child = self._child("functions", argv, r"Functions host ready on")
+        child.wait_ready(FUNCTIONS_READY_TIMEOUT_S)
+
+    def _child(
+        self,
+        name: str,
+        argv: list[str],
+        ready_pattern: str | None,
+        port: int | None = None,
+        cwd: Path = REPO_ROOT,
+    ) -> ManagedProcess:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p
+        )
+        env["PYTHONUNBUFFERED"] = "1"
+        env["GCLOUD_PROJECT"] = self.project
+        child = ManagedProcess(name, argv, cwd, env, ready_pattern, port, self._echo)
+        with self._lock:
+            self._children.append(child)
+        try:
+            child.start()
+        except OSError as error:
+            raise StackError(f"cannot start {name}: {error}") from error
+        return child
