@@ -74,6 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-index-enforcement", action="store_true", help="let queries run without indexes"
     )
+    parser.add_argument(
+        "--rules",
+        type=Path,
+        default=REPO_ROOT / "firestore.rules",
+        help="security rules the Firestore emulator applies to client (non-admin) requests",
+    )
+    parser.add_argument(
+        "--no-rules", action="store_true", help="let client requests through without rules"
+    )
     parser.add_argument("--no-seed", action="store_true", help="skip seeding the platform")
     parser.add_argument(
         "--no-schedules", action="store_true", help="do not run scheduled functions by themselves"
@@ -96,12 +105,17 @@ def main(argv: list[str] | None = None) -> int:
     if indexes is not None and not indexes.is_file():
         _say(f"stack: WARNING {indexes} not found; Firestore runs without index enforcement")
         indexes = None
+    rules: Path | None = None if args.no_rules else args.rules
+    if rules is not None and not rules.is_file():
+        _say(f"stack: WARNING {rules} not found; Firestore runs without security rules")
+        rules = None
     stack = LocalStack(
         ports=StackPorts.standard() if args.dev else None,
         project=args.project,
         region=args.region,
         source_dir=args.source,
         indexes=indexes,
+        rules=rules,
         external=external_emulators(dict(os.environ)),
         seed=not args.no_seed,
         run_schedules=not args.no_schedules,

@@ -82,6 +82,7 @@ class LocalStack:
         region: str = DEFAULT_REGION,
         source_dir: Path = REPO_ROOT / "functions",
         indexes: Path | None = REPO_ROOT / "firestore.indexes.json",
+        rules: Path | None = REPO_ROOT / "firestore.rules",
         external: EmulatorHosts | None = None,
         seed: bool = True,
         run_schedules: bool = True,
@@ -96,6 +97,7 @@ class LocalStack:
         self.region = region
         self.source_dir = source_dir.resolve()
         self._indexes = indexes
+        self._rules = rules
         self._external = external or EmulatorHosts()
         self._seed = seed
         self._run_schedules = run_schedules
@@ -268,6 +270,8 @@ class LocalStack:
             argv += ["--admin-port", str(self.ports.firestore_admin)]
             if self._indexes is not None:
                 argv += ["--indexes", str(self._indexes)]
+            if self._rules is not None:
+                argv += ["--rules", str(self._rules)]
             pending.append(self._child("firestore", argv, r"Firestore emulator ready on"))
         if not self._external.auth:
             pending.append(self._auth_child())

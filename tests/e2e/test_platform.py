@@ -146,3 +146,34 @@ def test_scheduled_function_runs_on_request(stack: PlatformHandle, name: str) ->
     response = stack.run_schedule(name)
     assert response.status_code == 200, response.text
     assert response.json()["status"] == 200
+
+
+def test_web_clients_get_the_security_rules_and_functions_do_not(
+    stack: PlatformHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stack's Firestore applies firestore.rules to client tokens, as production does: a web
+    client with a real Auth-emulator ID token reads its own user document and nothing it does not
+    own, and writes nothing; the functions (admin SDK, `owner`) are not subject to the rules."""
+    from google.api_core import exceptions
+
+    from emulators.firestore.rules.testing import client_as
+
+    alice, bob = stack.create_user(), stack.create_user()
+    for user in (alice, bob):  # the first authenticated call provisions users/{uid}
+        response = stack.http.get(stack.url("users", "/me"), headers=user.headers, timeout=60)
+        assert response.status_code == 200, response.text
+
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", stack.firestore_host)
+    web = client_as(stack.project, alice.id_token)
+    try:
+        own = web.collection("users").document(alice.uid).get()
+        assert own.exists and own.to_dict()["uid"] == alice.uid
+        with pytest.raises(exceptions.PermissionDenied):
+            web.collection("users").document(bob.uid).get()
+        with pytest.raises(exceptions.PermissionDenied):
+            web.collection("users").document(alice.uid).update({"role": "admin"})
+        with pytest.raises(exceptions.PermissionDenied):
+            web.collection("audit_logs").limit(1).get()
+    finally:
+        web.close()
+    assert stack.db.collection("users").document(bob.uid).get().exists
