@@ -6,9 +6,9 @@ every query starts with (and the pre-filter of the vector index).
 """
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 from aide.domain.base import DocumentModel, RequestModel
 from aide.domain.timestamps import UtcDateTime, utc_now
@@ -21,6 +21,9 @@ MAX_TYPE_LENGTH = 100
 MAX_OBSERVATION_LENGTH = 2000
 MAX_ITEMS_PER_REQUEST = 100
 MAX_OBSERVATIONS_PER_ENTITY = 50
+# Documents one write request may create: keeps a transaction well inside Firestore's commit
+# limits (500 writes, 10 MiB with 384-dimension vectors) and the embedding call short.
+MAX_DOCUMENTS_PER_REQUEST = 400
 
 
 def normalize_entity_name(name: str) -> str:
@@ -115,19 +118,50 @@ class KnowledgeScopeStats(DocumentModel):
 
 # --- API: requests (extra fields refused) ---------------------------------------------------
 
+
+def _storable_text(value: str) -> str:
+    # JSON may carry lone UTF-16 surrogates; Firestore (and hashing) need valid UTF-8.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from error
+    return value
+
+
+def _metadata_key(value: str) -> str:
+    if value.startswith("__") and value.endswith("__"):
+        raise ValueError("keys of the form __name__ are reserved")
+    return _storable_text(value)
+
+
+Text = Annotated[str, AfterValidator(_storable_text)]
+MetadataKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_metadata_key)
+]
+# Flat, Firestore-storable values: integers within int64, finite floats, bounded strings.
+MetadataValue = (
+    Annotated[str, StringConstraints(max_length=1000), AfterValidator(_storable_text)]
+    | bool
+    | Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+    | Annotated[float, Field(allow_inf_nan=False)]
+    | None
+)
+Metadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=20)]
 _NAME = Field(min_length=1, max_length=MAX_NAME_LENGTH)
 _TYPE = Field(min_length=1, max_length=MAX_TYPE_LENGTH)
 
 
 class _Scoped(RequestModel):
-    project_id: str | None = Field(default=None, min_length=1, max_length=128)
+    project_id: str | None = Field(
+        default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$"
+    )
 
 
 class EntityInput(RequestModel):
-    name: str = _NAME
-    entity_type: str = _TYPE
-    observations: list[str] = Field(default_factory=list, max_length=MAX_OBSERVATIONS_PER_ENTITY)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    name: Text = _NAME
+    entity_type: Text = _TYPE
+    observations: list[Text] = Field(default_factory=list, max_length=MAX_OBSERVATIONS_PER_ENTITY)
+    metadata: Metadata = Field(default_factory=dict)
 
     @field_validator("name", "entity_type")
     @classmethod
@@ -154,14 +188,27 @@ def _clean_observations(values: list[str]) -> list[str]:
     return cleaned
 
 
+def _within_document_budget(count: int) -> None:
+    if count > MAX_DOCUMENTS_PER_REQUEST:
+        raise ValueError(
+            f"at most {MAX_DOCUMENTS_PER_REQUEST} entities and observations per request "
+            f"(got {count})"
+        )
+
+
 class EntitiesCreate(_Scoped):
     entities: list[EntityInput] = Field(min_length=1, max_length=MAX_ITEMS_PER_REQUEST)
 
+    @model_validator(mode="after")
+    def _budget(self) -> Self:
+        _within_document_budget(sum(1 + len(item.observations) for item in self.entities))
+        return self
+
 
 class RelationInput(RequestModel):
-    source: str = Field(alias="from", min_length=1, max_length=MAX_NAME_LENGTH)
-    target: str = Field(alias="to", min_length=1, max_length=MAX_NAME_LENGTH)
-    relation_type: str = _TYPE
+    source: Text = Field(alias="from", min_length=1, max_length=MAX_NAME_LENGTH)
+    target: Text = Field(alias="to", min_length=1, max_length=MAX_NAME_LENGTH)
+    relation_type: Text = _TYPE
     valid_from: UtcDateTime | None = None
     # Graphiti's contradiction handling, simply: close every other open relation of this type
     # from the same source (e.g. a new "works_at" ends the previous one).
@@ -173,9 +220,9 @@ class RelationsCreate(_Scoped):
 
 
 class RelationRef(RequestModel):
-    source: str = Field(alias="from", min_length=1, max_length=MAX_NAME_LENGTH)
-    target: str = Field(alias="to", min_length=1, max_length=MAX_NAME_LENGTH)
-    relation_type: str = _TYPE
+    source: Text = Field(alias="from", min_length=1, max_length=MAX_NAME_LENGTH)
+    target: Text = Field(alias="to", min_length=1, max_length=MAX_NAME_LENGTH)
+    relation_type: Text = _TYPE
 
 
 class RelationsDelete(_Scoped):
@@ -191,8 +238,8 @@ class RelationsClose(_Scoped):
 
 
 class ObservationsInput(RequestModel):
-    entity_name: str = _NAME
-    contents: list[str] = Field(min_length=1, max_length=MAX_OBSERVATIONS_PER_ENTITY)
+    entity_name: Text = _NAME
+    contents: list[Text] = Field(min_length=1, max_length=MAX_OBSERVATIONS_PER_ENTITY)
 
     clean_contents = field_validator("contents")(_clean_observations)
 
@@ -200,35 +247,55 @@ class ObservationsInput(RequestModel):
 class ObservationsAdd(_Scoped):
     observations: list[ObservationsInput] = Field(min_length=1, max_length=MAX_ITEMS_PER_REQUEST)
 
+    @model_validator(mode="after")
+    def _budget(self) -> Self:
+        _within_document_budget(sum(len(item.contents) for item in self.observations))
+        return self
+
 
 class ObservationsDeleteInput(RequestModel):
-    entity_name: str = _NAME
-    observations: list[str] = Field(min_length=1, max_length=MAX_OBSERVATIONS_PER_ENTITY)
+    entity_name: Text = _NAME
+    observations: list[Text] = Field(min_length=1, max_length=MAX_OBSERVATIONS_PER_ENTITY)
 
 
 class ObservationsDelete(_Scoped):
-    deletions: list[ObservationsDeleteInput] = Field(
-        min_length=1, max_length=MAX_ITEMS_PER_REQUEST
-    )
+    deletions: list[ObservationsDeleteInput] = Field(min_length=1, max_length=MAX_ITEMS_PER_REQUEST)
 
 
 class EntitiesDelete(_Scoped):
-    entity_names: list[str] = Field(min_length=1, max_length=MAX_ITEMS_PER_REQUEST)
+    entity_names: list[Text] = Field(min_length=1, max_length=MAX_ITEMS_PER_REQUEST)
 
 
 class NodesSearch(_Scoped):
-    query: str = Field(min_length=1, max_length=500)
+    query: Text = Field(min_length=1, max_length=500)
 
 
 class KnowledgeQuery(_Scoped):
     """queryKnowledge: hybrid semantic + keyword search, optionally reranked around a focus."""
 
-    query: str = Field(min_length=1, max_length=2000)
+    query: Text = Field(min_length=1, max_length=2000)
     limit: int = Field(default=10, ge=1, le=50)
-    entity_types: list[str] | None = Field(default=None, min_length=1, max_length=10)
-    focal_entity: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_LENGTH)
+    entity_types: list[Text] | None = Field(default=None, min_length=1, max_length=10)
+    focal_entity: Text | None = Field(default=None, min_length=1, max_length=MAX_NAME_LENGTH)
     # Neighbourhood expansion around the hits, for context (bounded).
     hops: int = Field(default=0, ge=0, le=2)
+    as_of: UtcDateTime | None = None
+
+
+class ScopeRead(_Scoped):
+    """GET /stats query string."""
+
+
+class GraphRead(_Scoped):
+    """GET /graph query string."""
+
+    as_of: UtcDateTime | None = None
+
+
+class NodesOpen(_Scoped):
+    """GET /nodes query string: `names` repeated once per entity."""
+
+    names: list[Text] = Field(min_length=1, max_length=MAX_ITEMS_PER_REQUEST)
     as_of: UtcDateTime | None = None
 
 
@@ -285,3 +352,13 @@ class QueryResult(DocumentModel):
     hits: list[KnowledgeHit]
     relations: list[RelationView]
     neighbourhood: list[EntityView] = Field(default_factory=list)
+
+
+class ScopeStatsView(DocumentModel):
+    """GET /stats: the scope's running totals (what knowledge adds to `storageBytes`)."""
+
+    project_id: str | None = None
+    storage_bytes: int
+    entity_count: int
+    relation_count: int
+    observation_count: int

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,8 +20,45 @@ MAX_QUERY_KEYWORDS = 30
 MAX_DOCUMENT_KEYWORDS = 64
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _STOPWORDS = frozenset(
-    "a an and are as at be by for from has have how i in is it its of on or our that the this to "
-    "was we were what when where which who why will with".split()
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "our",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+    }
 )
 
 
@@ -83,27 +119,6 @@ def entity_embedding_text(name: str, entity_type: str) -> str:
 def observation_embedding_text(entity_name: str, content: str) -> str:
     # The entity's name gives an observation ("uses Redis") the subject it is about.
     return f"{entity_name}: {content}"
-
-
-def graph_distances(
-    edges: Iterable[tuple[str, str]], origin: str, max_hops: int
-) -> dict[str, int]:
-    """Hop counts from `origin` over undirected `edges`, up to `max_hops` (origin itself is 0)."""
-    neighbours: dict[str, set[str]] = {}
-    for source, target in edges:
-        neighbours.setdefault(source, set()).add(target)
-        neighbours.setdefault(target, set()).add(source)
-    distances = {origin: 0}
-    queue = deque([origin])
-    while queue:
-        node = queue.popleft()
-        if distances[node] >= max_hops:
-            continue
-        for neighbour in sorted(neighbours.get(node, ())):
-            if neighbour not in distances:
-                distances[neighbour] = distances[node] + 1
-                queue.append(neighbour)
-    return distances
 
 
 @dataclass(frozen=True)
