@@ -1,28 +1,45 @@
 """The task_groups function over HTTP on the local stack, with real Auth-emulator tokens: a
 3-level group completing in dependency order, validation naming the refs, cancellation,
-idempotent create and tenancy."""
+idempotent create and tenancy.
+
+The agent runtime runs every dispatched task with the scripted provider: the group is left to
+run and its order is read from the tasks' timestamps and events; a group that must still be
+unfinished when it is cancelled starts with a slow task (the `latency` knob)."""
 
 from __future__ import annotations
 
+import threading
 import uuid
+from datetime import datetime
 from typing import Any
 
 import pytest
 import requests
-from aide.services.task_execution import claim_task, complete_task
+from aide.adapters.repositories.task_groups import TaskGroupRepository
+from aide.adapters.repositories.tasks import TaskRepository
+from aide.domain.tasks import Task
 
+from tests.firestore_emulator.waiting import wait_until
 from tests.fixtures.stack import AuthUser, PlatformHandle
 
 TIMEOUT = 60
+RUN_TIMEOUT = 90  # a whole (short) scripted run on a loaded 2-core machine
+POLL_S = 0.1
+# A run that cannot finish during a test; the runtime aborts it as soon as it is cancelled.
+SLOW = {"steps": 1, "latency": 300}
 
 
-def spec(ref: str, *deps: str) -> dict[str, Any]:
-    return {
+def spec(ref: str, *deps: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A group member; with `options` it runs on the scripted coder agent shaped by them."""
+    member: dict[str, Any] = {
         "ref": ref,
         "title": f"Step {ref}",
         "description": f"Work item {ref}, described.",
         "dependencies": list(deps),
     }
+    if options is not None:
+        member |= {"agentId": "coder", "inputs": {"providerOptions": options}}
+    return member
 
 
 def create_group(
@@ -50,18 +67,35 @@ def task_status(stack: PlatformHandle, user: AuthUser, task_id: str) -> str:
     return str(response.json()["data"]["task"]["status"])
 
 
+def load(stack: PlatformHandle, task_id: str) -> Task:
+    task = TaskRepository(stack.db).get(task_id)
+    assert task is not None, task_id
+    return task
+
+
+def event_times(stack: PlatformHandle, task_id: str) -> dict[str, datetime]:
+    """When each lifecycle event of the task's events stream happened (the first of each kind)."""
+    found: dict[str, datetime] = {}
+    for event in TaskRepository(stack.db).list_events(task_id, limit=500):
+        found.setdefault(str(event.kind), event.timestamp)
+    return found
+
+
 def test_three_level_group_completes_in_dependency_order(stack: PlatformHandle) -> None:
     user = stack.create_user()
+    # Each level takes a while, so the group rests at every level's progress long enough for a
+    # listener to see it.
+    level = {"steps": 2, "latency": 0.4}
     response = create_group(
         stack,
         user,
         {
             "name": "Release",
             "tasks": [
-                spec("plan"),
-                spec("code", "plan"),
-                spec("docs", "plan"),
-                spec("ship", "code", "docs"),
+                spec("plan", options=level),
+                spec("code", "plan", options=level),
+                spec("docs", "plan", options=level),
+                spec("ship", "code", "docs", options=level),
             ],
         },
     )
@@ -72,21 +106,45 @@ def test_three_level_group_completes_in_dependency_order(stack: PlatformHandle) 
     ids = {member["ref"]: member["id"] for member in group["tasks"]}
     assert group["status"] == "running" and group["progress"] == 0
 
-    order: list[str] = []
-    while len(order) < len(ids):
-        queued = [
-            ref for ref, task_id in ids.items() if task_status(stack, user, task_id) == "queued"
-        ]
-        assert queued, "nothing became ready"
-        for ref in queued:
-            claim_task(stack.db, ids[ref])
-            complete_task(stack.db, ids[ref])
-        order += queued
-        progress = get_group(stack, user, group["id"]).json()["data"]["taskGroup"]["progress"]
-        assert progress == len(order) / len(ids)
-    assert order == ["plan", "code", "docs", "ship"]
+    snapshots: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def on_group(docs: list[Any], _changes: Any, _read_time: Any) -> None:
+        with lock:
+            snapshots.extend(doc.to_dict() or {} for doc in docs if doc.exists)
+
+    group_ref = TaskGroupRepository(stack.db).ref(group["id"])
+    watch = group_ref.on_snapshot(on_group)
+    try:
+        # Polled in Firestore, not over HTTP (which would spend the user's call quota).
+        wait_until(
+            lambda: (group_ref.get().to_dict() or {}).get("status") != "running",
+            RUN_TIMEOUT,
+            POLL_S,
+        )
+        wait_until(lambda: snapshots and snapshots[-1].get("status") != "running", 30, POLL_S)
+    finally:
+        watch.unsubscribe()
+
     final = get_group(stack, user, group["id"]).json()["data"]["taskGroup"]
     assert final["status"] == "completed" and final["counts"]["completed"] == 4
+    assert final["progress"] == 1
+    tasks = {ref: load(stack, task_id) for ref, task_id in ids.items()}
+    assert all(t.status.value == "completed" and t.attempts == 1 for t in tasks.values())
+    times = {ref: event_times(stack, task_id) for ref, task_id in ids.items()}
+    for ref, dependencies in {"code": ["plan"], "docs": ["plan"], "ship": ["code", "docs"]}.items():
+        for dependency in dependencies:
+            # Dispatched (queued) and started only after each dependency had completed.
+            assert tasks[dependency].completed_at <= tasks[ref].started_at  # type: ignore[operator]
+            assert times[dependency]["completed"] <= times[ref]["queued"] <= times[ref]["started"]
+
+    # The group's progress followed its tasks: it is always the share of completed tasks, never
+    # went back, and rested at each level (plan alone done; code and docs done; all done).
+    progress = [snapshot["progress"] for snapshot in snapshots]
+    for snapshot in snapshots:
+        assert snapshot["progress"] == snapshot["counts"]["completed"] / len(ids), snapshot
+    assert progress == sorted(progress)
+    assert {0.25, 0.75, 1.0} <= set(progress), progress
 
 
 @pytest.mark.parametrize(
@@ -120,9 +178,10 @@ def test_body_validation(stack: PlatformHandle) -> None:
 
 def test_cancel_group_and_tenancy(stack: PlatformHandle) -> None:
     owner, intruder = stack.create_user(), stack.create_user()
-    group = create_group(stack, owner, {"tasks": [spec("a"), spec("b", "a")]}).json()["data"][
-        "taskGroup"
-    ]
+    # `a` is slow, so the group is still unfinished when it is cancelled.
+    group = create_group(stack, owner, {"tasks": [spec("a", options=SLOW), spec("b", "a")]}).json()[
+        "data"
+    ]["taskGroup"]
     assert get_group(stack, intruder, group["id"]).status_code == 404
     refused = stack.http.post(
         stack.url("task_groups", f"/{group['id']}/cancel"),

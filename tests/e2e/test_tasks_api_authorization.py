@@ -2,21 +2,38 @@
 Auth-emulator tokens. Every endpoint crossed with: no credentials and a bad token (401), an
 inactive account (403 "Account inactive"), a plain `user` (admitted: these endpoints need no
 higher role), another tenant (404 on resource-scoped endpoints, resource unchanged); and
-API-key scopes."""
+API-key scopes.
+
+The agent runtime runs every dispatched task, so the resources under test are kept still on
+purpose: each user's task waits (`pending`) on a slow run of theirs, and each group's first task
+is a slow run already in progress, so nothing but the calls under test changes them."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
+from tests.firestore_emulator.waiting import wait_until
 from tests.fixtures.stack import AuthUser, PlatformHandle
 
 TIMEOUT = 60
+RUN_TIMEOUT = 90
 TASK = {"title": "Matrix task", "description": "A task for the authorization matrix."}
 GROUP = {"tasks": [{**TASK, "ref": "a", "dependencies": []}]}
+# One scripted step that takes longer than the module; aborted when the task is cancelled.
+SLOW_INPUTS = {"providerOptions": {"steps": 1, "latency": 300}}
+SLOW_TASK = {**TASK, "agentId": "coder", "inputs": SLOW_INPUTS}
+# The group's first task runs slowly; the second waits for it.
+STILL_GROUP = {
+    "tasks": [
+        {**SLOW_TASK, "ref": "a", "dependencies": []},
+        {**TASK, "ref": "b", "dependencies": ["a"]},
+    ]
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,39 +55,77 @@ def provision(stack: PlatformHandle, user: AuthUser, **fields: Any) -> None:
         stack.db.collection("users").document(user.uid).update(fields)
 
 
-def make_task(stack: PlatformHandle, user: AuthUser) -> str:
+def wait_status(stack: PlatformHandle, task_id: str, status: str) -> None:
+    def reached() -> bool:
+        snapshot = stack.db.collection("tasks").document(task_id).get()
+        return (snapshot.to_dict() or {}).get("status") == status
+
+    wait_until(reached, RUN_TIMEOUT, 0.1)
+
+
+def make_task(stack: PlatformHandle, user: AuthUser, body: dict[str, Any]) -> str:
     response = stack.http.post(
-        stack.url("tasks", "/"), json=TASK, headers=user.headers, timeout=TIMEOUT
+        stack.url("tasks", "/"), json=body, headers=user.headers, timeout=TIMEOUT
     )
     assert response.status_code == 201, response.text
     return str(response.json()["data"]["task"]["id"])
 
 
-def make_group(stack: PlatformHandle, user: AuthUser) -> str:
+def make_still_task(stack: PlatformHandle, user: AuthUser) -> tuple[str, str]:
+    """(a slow running task, a task waiting on it): the second one stays `pending`."""
+    slow = make_task(stack, user, SLOW_TASK)
+    return slow, make_task(stack, user, {**TASK, "dependencies": [slow]})
+
+
+def make_still_group(stack: PlatformHandle, user: AuthUser) -> str:
     response = stack.http.post(
-        stack.url("task_groups", "/"), json=GROUP, headers=user.headers, timeout=TIMEOUT
+        stack.url("task_groups", "/"), json=STILL_GROUP, headers=user.headers, timeout=TIMEOUT
     )
     assert response.status_code == 201, response.text
-    return str(response.json()["data"]["taskGroup"]["id"])
+    group = response.json()["data"]["taskGroup"]
+    # Once its first task is claimed the group document rests until that slow run ends.
+    wait_status(stack, group["tasks"][0]["id"], "in_progress")
+    return str(group["id"])
+
+
+def cancel(stack: PlatformHandle, user: AuthUser, function: str, resource_id: str) -> None:
+    stack.http.post(
+        stack.url(function, f"/{resource_id}/cancel"),
+        json={"reason": "matrix over"},
+        headers=user.headers,
+        timeout=TIMEOUT,
+    )
 
 
 @pytest.fixture(scope="module")
-def world(stack: PlatformHandle) -> World:
+def world(stack: PlatformHandle) -> Iterator[World]:
     owner, other, inactive, low = (stack.create_user() for _ in range(4))
     provision(stack, owner, role="developer")
     provision(stack, other, role="developer")
     provision(stack, inactive, role="admin", status="inactive")
     provision(stack, low)
-    return World(
+    owner_slow, owner_task = make_still_task(stack, owner)
+    low_slow, low_task = make_still_task(stack, low)
+    world = World(
         owner=owner,
         other=other,
         inactive=inactive,
         low=low,
-        owner_task=make_task(stack, owner),
-        owner_group=make_group(stack, owner),
-        low_task=make_task(stack, low),
-        low_group=make_group(stack, low),
+        owner_task=owner_task,
+        owner_group=make_still_group(stack, owner),
+        low_task=low_task,
+        low_group=make_still_group(stack, low),
     )
+    for slow in (owner_slow, low_slow):
+        wait_status(stack, slow, "in_progress")
+    yield world
+    # Stop the slow runs (cancelling the slow task cascades to the one waiting on it).
+    for user, slow, group in (
+        (owner, owner_slow, world.owner_group),
+        (low, low_slow, world.low_group),
+    ):
+        cancel(stack, user, "tasks", slow)
+        cancel(stack, user, "task_groups", group)
 
 
 @dataclasses.dataclass(frozen=True)

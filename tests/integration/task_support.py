@@ -1,5 +1,6 @@
 """Helpers shared by the task service tests: seeding what tasks refer to, and driving tasks
-through their run as the agent runtime will."""
+through their run by hand with the task_execution services, standing in for the agent runtime
+(these tests run the services on the in-process emulator, where no runtime consumes dispatches)."""
 
 from __future__ import annotations
 
