@@ -29,7 +29,8 @@ def main(argv: list[str]) -> int:
         started = time.monotonic()
         print(f"== benchmarks.{name}", flush=True)
         code = subprocess.call([sys.executable, "-m", f"benchmarks.{name}"], cwd=HERE.parent)
-        print(f"== benchmarks.{name}: exit {code} in {time.monotonic() - started:.0f} s", flush=True)
+        elapsed = time.monotonic() - started
+        print(f"== benchmarks.{name}: exit {code} in {elapsed:.0f} s", flush=True)
         if code != 0:
             failed.append(name)
     if failed:
