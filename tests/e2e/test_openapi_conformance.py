@@ -55,41 +55,8 @@ FIRESTORE_REFUSED_IDS: Final = ("__reserved__",)
 _RESERVED_ID_FORM: Final = re.compile(r"^__.*__$", re.DOTALL)
 # Operations whose owners are still at work, by schemathesis label: the reason names the checks
 # that fail and why. Marked xfail (not strict) so that a fix shows as XPASS.
-_BIG_INT = (
-    "not_a_server_error: an integer outside int64 in a free-form map is a 500 "
-    "(Firestore refuses it; aide.domain.free_form does not check)"
-)
-_EMPTY_KEY = "not_a_server_error: an empty key in `inputs` is a 500 (inputs is not a FreeFormMap)"
-KNOWN_FUZZ_FAILURES: Final[dict[str, str]] = {
-    "POST /tasks": f"{_EMPTY_KEY}; {_BIG_INT}",
-    "POST /task_groups": f"{_EMPTY_KEY}; {_BIG_INT}",
-    "POST /agents": _BIG_INT,
-    "POST /projects": _BIG_INT,
-    "PATCH /projects/{projectId}": _BIG_INT,
-    "POST /task_groups/{groupId}/cancel": (
-        "not_a_server_error: intermittent 500 cancelling a just-created group "
-        '(body {"reason": null}), not reproduced in isolation'
-    ),
-}
-_REFUSED_ID = (
-    "not_a_server_error: a path id Firestore refuses (__x__, '.', '..') is a 500, not a 404 "
-    "(aide.domain.tasks.is_usable_id tells them apart)"
-)
-KNOWN_REFUSED_ID_FAILURES: Final[dict[str, str]] = dict.fromkeys(
-    (
-        "GET /agents/{agentId}",
-        "GET /api_keys/{keyId}",
-        "DELETE /api_keys/{keyId}",
-        "GET /probes/{probeId}",
-        "GET /projects/{projectId}",
-        "PATCH /projects/{projectId}",
-        "DELETE /projects/{projectId}",
-        "DELETE /projects/{projectId}/members/{uid}",
-        "GET /users/{uid}",
-        "PATCH /users/{uid}",
-    ),
-    _REFUSED_ID,
-)
+KNOWN_FUZZ_FAILURES: Final[dict[str, str]] = {}
+KNOWN_REFUSED_ID_FAILURES: Final[dict[str, str]] = {}
 
 CONFIG: Final = schemathesis.Config.from_dict(
     {

@@ -1,39 +1,75 @@
 """Client-supplied free-form maps (project settings, agent settings, task inputs) that Firestore
-will accept: it refuses empty and `__reserved__` field names and nesting deeper than 20 levels
-with INVALID_ARGUMENT, which would otherwise surface as a 500 after validation passed."""
+will accept: it refuses empty and `__reserved__` field names, nesting deeper than 20 levels, an
+array directly inside an array and integers outside the signed 64-bit range with
+INVALID_ARGUMENT, which would otherwise surface as a 500 after validation passed.
+
+A refusal is a pydantic error located at the offending value itself (`settings.limits.n`, not
+just `settings`), so the 400's field-level details name the exact path the client sent."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Final
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from aide.domain.document_ids import is_reserved_name
 
 MAX_DEPTH: Final = 16
-_RESERVED_NAME = re.compile(r"^__.*__$")
+# Firestore's integerValue is a signed 64-bit integer.
+MIN_INTEGER: Final = -(2**63)
+MAX_INTEGER: Final = 2**63 - 1
+ERROR_TYPE: Final = "free_form"
+
+Location = tuple[str | int, ...]
 
 
-def _check(value: Any, depth: int, path: str) -> None:
+class _Refused(Exception):
+    def __init__(self, location: Location, message: str) -> None:
+        super().__init__(message)
+        self.location = location
+        self.message = message
+
+
+def _check(value: Any, depth: int, location: Location) -> None:
     """`depth` counts the maps and arrays enclosing `value`, itself included."""
     if isinstance(value, dict | list) and depth > MAX_DEPTH:
-        raise ValueError(f"nested deeper than {MAX_DEPTH} levels at {path or 'the top'}")
-    if isinstance(value, dict):
+        raise _Refused(location, f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not MIN_INTEGER <= value <= MAX_INTEGER:
+            raise _Refused(location, "integer outside the signed 64-bit range")
+    elif isinstance(value, dict):
         for key, item in value.items():
             if not key:
-                raise ValueError(f"empty key at {path or 'the top'}")
-            if _RESERVED_NAME.match(key):
-                raise ValueError(f"reserved key {key!r} (names like __x__ are not allowed)")
-            _check(item, depth + 1, f"{path}.{key}" if path else key)
+                raise _Refused(location, "empty key")
+            if is_reserved_name(key):
+                raise _Refused((*location, key), "reserved key (names like __x__ are not allowed)")
+            _check(item, depth + 1, (*location, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
             if isinstance(item, list):
-                # Firestore stores no array directly inside an array.
-                raise ValueError(f"array directly inside an array at {path}[{index}]")
-            _check(item, depth + 1, f"{path}[{index}]")
+                raise _Refused((*location, index), "array directly inside an array")
+            _check(item, depth + 1, (*location, index))
 
 
 def storable_map(value: dict[str, Any]) -> dict[str, Any]:
-    _check(value, 1, "")
+    """`value` unchanged if Firestore can store it; otherwise a ValidationError (a ValueError)
+    whose location, relative to the field being validated, is the offending value's path."""
+    try:
+        _check(value, 1, ())
+    except _Refused as refused:
+        raise ValidationError.from_exception_data(
+            "FreeFormMap",
+            [
+                InitErrorDetails(
+                    type=PydanticCustomError(ERROR_TYPE, refused.message),
+                    loc=refused.location,
+                    input=value,
+                )
+            ],
+        ) from None
     return value
 
 

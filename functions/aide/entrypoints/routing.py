@@ -3,6 +3,13 @@
 Inside a function, `request.path` is what follows the function's name (`/`, `/abc123`,
 `/abc123/cancel`). Behind a Firebase Hosting rewrite (`/api/<resource>/**`) the full path arrives,
 so the `/api/<resource>` prefix is stripped first.
+
+Every path parameter (`{task_id}`, `{uid}`, ...) names a Firestore document. A segment Firestore
+could not take as a document id (`__x__`, `.`, `..`, over 1,500 bytes; '/' never reaches here as
+it splits segments) names nothing that can exist, so the router answers 404 `not_found` itself,
+before authentication and before any handler: handlers and services never see such an id, and
+the client library's INVALID_ARGUMENT never becomes a 500. Answering before authentication
+confirms nothing, since no such resource exists for anyone (as with a path no route matches).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from typing import Any
 
 from flask import Request, Response
 
+from aide.domain.document_ids import is_usable_id
 from aide.entrypoints.errors import MethodNotAllowed, NotFound
 
 Handler = Callable[..., Response]
@@ -78,6 +86,8 @@ class Router:
         if candidates:
             # A literal segment beats a parameter: `/me` wins over `/{uid}` whatever the order.
             _, route, params = min(candidates, key=lambda candidate: candidate[0])
+            if not all(is_usable_id(value) for value in params.values()):
+                raise NotFound()
             return route.handler(request, **context, **params)
         if allowed:
             raise MethodNotAllowed(
