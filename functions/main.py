@@ -80,7 +80,8 @@ def projects(request: https_fn.Request) -> https_fn.Response:
     return projects_entry.serve(request)
 
 
-@https_fn.on_request()
+# GET /tasks/{id}/context runs the knowledge search, whose hosted embedder reads the Gemini key.
+@https_fn.on_request(secrets=[config.GEMINI_API_KEY])
 def tasks(request: https_fn.Request) -> https_fn.Response:
     from aide.entrypoints import tasks as tasks_entry
 
@@ -111,7 +112,13 @@ def sweep_task_dispatches(event: scheduler_fn.ScheduledEvent) -> None:
 
 
 # Runs take as long as their agent's steps: allow up to the 2nd-gen event-function maximum.
-@pubsub_fn.on_message_published(topic=topics.TASK_DISPATCH, retry=True, timeout_sec=540)
+# Binds the provider keys its agents' models (and the task-context knowledge search) read.
+@pubsub_fn.on_message_published(
+    topic=topics.TASK_DISPATCH,
+    retry=True,
+    timeout_sec=540,
+    secrets=[config.OPENAI_API_KEY, config.GEMINI_API_KEY],
+)
 def on_task_dispatched(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     from aide.entrypoints import agent_runtime
 
@@ -124,3 +131,74 @@ def sweep_stale_tasks(event: scheduler_fn.ScheduledEvent) -> None:
     from aide.entrypoints import agent_runtime
 
     agent_runtime.run_stale_task_sweep()
+
+
+# Audit trail (issue 6): one `written` trigger per audited collection; each change becomes at most
+# one audit_logs entry keyed by the event id.
+@firestore_fn.on_document_written(document=f"{collections.TASKS}/{{taskId}}")
+def audit_tasks(
+    event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],
+) -> None:
+    from aide.entrypoints import audit
+
+    audit.on_document_written(collections.TASKS, event)
+
+
+@firestore_fn.on_document_written(document=f"{collections.TASK_GROUPS}/{{groupId}}")
+def audit_task_groups(
+    event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],
+) -> None:
+    from aide.entrypoints import audit
+
+    audit.on_document_written(collections.TASK_GROUPS, event)
+
+
+@firestore_fn.on_document_written(document=f"{collections.PROJECTS}/{{projectId}}")
+def audit_projects(
+    event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],
+) -> None:
+    from aide.entrypoints import audit
+
+    audit.on_document_written(collections.PROJECTS, event)
+
+
+@firestore_fn.on_document_written(document=f"{collections.API_KEYS}/{{keyId}}")
+def audit_api_keys(
+    event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],
+) -> None:
+    from aide.entrypoints import audit
+
+    audit.on_document_written(collections.API_KEYS, event)
+
+
+@firestore_fn.on_document_written(document=f"{collections.USERS}/{{uid}}")
+def audit_users(
+    event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],
+) -> None:
+    from aide.entrypoints import audit
+
+    audit.on_document_written(collections.USERS, event)
+
+
+@https_fn.on_request()
+def admin(request: https_fn.Request) -> https_fn.Response:
+    from aide.entrypoints import admin as admin_entry
+
+    return admin_entry.serve(request)
+
+
+# Quota periods end at UTC midnight (API calls) and month start (task minutes): reset counters
+# whose period ended and roll the period into usage/billing. Idempotent, so hourly is harmless.
+@scheduler_fn.on_schedule(schedule="5 * * * *")
+def reset_quotas(event: scheduler_fn.ScheduledEvent) -> None:
+    from aide.entrypoints import admin as admin_entry
+
+    admin_entry.run_quota_reset()
+
+
+# The hosted embedder (Gemini) reads its key on every write and query.
+@https_fn.on_request(memory=options.MemoryOption.MB_512, secrets=[config.GEMINI_API_KEY])
+def knowledge(request: https_fn.Request) -> https_fn.Response:
+    from aide.entrypoints import knowledge as knowledge_entry
+
+    return knowledge_entry.serve(request)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Final
 
@@ -24,11 +24,33 @@ from aide.domain.api_keys import (
     ApiKeyIssued,
     ApiKeyList,
 )
-from aide.domain.audit_logs import ActorType, AuditLog
+from aide.domain.audit_logs import ActorType, AuditLog, AuditLogPage, AuditLogQuery
 from aide.domain.billing import BillingPeriod
+from aide.domain.execution_graph import TaskGraphView, TaskOutputView
 from aide.domain.health import HealthReport
 from aide.domain.idempotency import IdempotencyRecord, ProcessedEvent
-from aide.domain.knowledge import KnowledgeEntity, KnowledgeObservation, KnowledgeRelation
+from aide.domain.knowledge import (
+    EntitiesCreate,
+    EntitiesDelete,
+    GraphRead,
+    GraphView,
+    KnowledgeEntity,
+    KnowledgeObservation,
+    KnowledgeQuery,
+    KnowledgeRelation,
+    KnowledgeScopeStats,
+    NodesOpen,
+    NodesSearch,
+    ObservationsAdd,
+    ObservationsDelete,
+    QueryResult,
+    RelationsClose,
+    RelationsCreate,
+    RelationsDelete,
+    ScopeRead,
+    ScopeStatsView,
+    WriteResult,
+)
 from aide.domain.probes import (
     Probe,
     ProbeCreated,
@@ -48,6 +70,7 @@ from aide.domain.projects import (
     ProjectVisibility,
 )
 from aide.domain.system_config import PlanName, PlansConfig
+from aide.domain.task_context import TaskContextView
 from aide.domain.task_dispatch import TaskDispatch, TaskDispatchMessage
 from aide.domain.task_events import StreamEventKind, TaskEvent, TaskEventList
 from aide.domain.task_groups import TaskGroup, TaskGroupCreate, TaskGroupStatus, TaskGroupView
@@ -61,9 +84,12 @@ from aide.domain.tasks import (
     TaskStatus,
     TaskView,
 )
-from aide.domain.usage import DailyUsage
+from aide.domain.usage import DailyUsage, UsageReport
 from aide.domain.users import (
     AdminUserUpdate,
+    PlanChange,
+    RoleChange,
+    StatusChange,
     SubscriptionStatus,
     Theme,
     User,
@@ -86,6 +112,7 @@ DOCUMENTS: Final[dict[str, type[BaseModel]]] = {
     "knowledge_entity": KnowledgeEntity,
     "knowledge_relation": KnowledgeRelation,
     "knowledge_observation": KnowledgeObservation,
+    "knowledge_scope_stats": KnowledgeScopeStats,
     "daily_usage": DailyUsage,
     "billing_period": BillingPeriod,
     "audit_log": AuditLog,
@@ -109,8 +136,15 @@ REQUESTS: Final[dict[str, type[BaseModel]]] = {
     "api_key_create": ApiKeyCreate,
     "user_update": UserUpdate,
     "admin_user_update": AdminUserUpdate,
+    "admin_role_change": RoleChange,
+    "admin_status_change": StatusChange,
+    "admin_plan_change": PlanChange,
+    "audit_log_query": AuditLogQuery,
     "agent_task_request": AgentTaskRequest,
     "project_member_add": ProjectMemberAdd,
+    "knowledge_graph_read": GraphRead,
+    "knowledge_nodes_open": NodesOpen,
+    "knowledge_scope_read": ScopeRead,
 }
 
 # Response `data` payloads and messages that are not documents.
@@ -120,6 +154,8 @@ RESPONSES: Final[dict[str, type[BaseModel]]] = {
     "probe_view": ProbeView,
     "probe_message": ProbeMessage,
     "task_dispatch_message": TaskDispatchMessage,
+    "usage_report": UsageReport,
+    "audit_log_page": AuditLogPage,
 }
 
 ENUMS: Final[dict[str, type[StrEnum]]] = {
@@ -279,6 +315,48 @@ ENDPOINTS: Final[list[Endpoint]] = [
         description="Any task that is not failed is 409.",
         responses={200: TaskView},
         errors=(404, 409),
+        authenticated=True,
+        tags=("tasks",),
+    ),
+    Endpoint(
+        function="tasks",
+        method="GET",
+        path="/{taskId}/context",
+        operation_id="getTaskContext",
+        summary="What the agent is given for the task (the seed's getContextForTask)",
+        description=(
+            "The task's inputs, its dependencies' outputs (inline, or outputRef when stored in "
+            "Cloud Storage) and relevant memory: the dependencies' output nodes and the task's "
+            "own reasoning steps stored so far."
+        ),
+        responses={200: TaskContextView},
+        errors=(404,),
+        authenticated=True,
+        tags=("tasks",),
+    ),
+    Endpoint(
+        function="tasks",
+        method="GET",
+        path="/{taskId}/graph",
+        operation_id="getTaskGraph",
+        summary="The task's execution graph: task, dependencies, reasoning steps, output",
+        responses={200: TaskGraphView},
+        errors=(404,),
+        authenticated=True,
+        tags=("tasks",),
+    ),
+    Endpoint(
+        function="tasks",
+        method="GET",
+        path="/{taskId}/output",
+        operation_id="getTaskOutput",
+        summary="The task's full outputs, read from Cloud Storage when over 100 KiB",
+        description=(
+            "Small outputs are inline on the task; larger ones are stored in Cloud Storage and "
+            "the task's `outputs` says `stored: true` with this `downloadPath`."
+        ),
+        responses={200: TaskOutputView},
+        errors=(404,),
         authenticated=True,
         tags=("tasks",),
     ),
@@ -548,4 +626,237 @@ ENDPOINTS: Final[list[Endpoint]] = [
         authenticated=True,
         tags=("projects",),
     ),
+    Endpoint(
+        function="knowledge",
+        method="POST",
+        path="/entities",
+        operation_id="createKnowledgeEntities",
+        summary="Create entities with observations; names already in the scope are skipped",
+        description=(
+            "Atomic per request; projectId selects project knowledge (404 if not readable)."
+        ),
+        request=EntitiesCreate,
+        responses={200: WriteResult},
+        errors=(400, 404, 429, 503),
+        authenticated=True,
+        tags=("knowledge",),
+    ),
+    Endpoint(
+        function="knowledge",
+        method="POST",
+        path="/entities:delete",
+        operation_id="deleteKnowledgeEntities",
+        summary="Delete entities with their observations and relations",
+        request=EntitiesDelete,
+        responses={200: WriteResult},
+        errors=(400, 404, 429, 503),
+        authenticated=True,
+        tags=("knowledge",),
+    ),
+    Endpoint(
+        function="knowledge",
+        method="POST",
+        path="/relations",
+        operation_id="createKnowledgeRelations",
+        summary="Create relations; identical open ones are skipped, supersede closes older ones",
+        request=RelationsCreate,
+        responses={200: WriteResult},
+        errors=(400, 404, 429, 503),
+        authenticated=True,
+        tags=("knowledge",),
+    ),
+    Endpoint(
+        function="knowledge",
+        method="POST",
+        path="/relations:close",
+        operation_id="closeKnowledgeRelations",
+        summary="End open relations at validTo (kept for asOf reads)",
+        request=RelationsClose,
+        responses={200: WriteResult},
+        errors=(400, 404, 429, 503),
+        authenticated=True,
+        tags=("knowledge",),
+    ),
+    Endpoint(
+        function="knowledge",
+        method="POST",
+        path="/relations:delete",
+        operation_id="deleteKnowledgeRelations",
+        summary="Delete open relations",
+        request=RelationsDelete,
+        responses={200: WriteResult},
+        errors=(400, 404, 429, 503),
+        authenticated=True,
+        tags=("knowledge",),
+    ),
+    Endpoint(
+        function="knowledge",
+        method="POST",
+        path="/observations",
+        operation_id="addKnowledgeObservations",
+        summary="Add observations to entities; ones already present are skipped",
+        request=ObservationsAdd,
+        responses={200: WriteResult},
+        errors=(400, 404, 429, 503),
+        authenticated=True,
+        tags=("knowledge",),
+    ),
+    Endpoint(
+        function="knowledge",
+        method="POST",
+        path="/observations:delete",
+        operation_id="deleteKnowledgeObservations",
+        summary="Delete observations",
+        request=ObservationsDelete,
+        responses={200: WriteResult},
+        errors=(400, 404, 429, 503),
+        authenticated=True,
+        tags=("knowledge",),
+    ),
+    Endpoint(
+        function="knowledge",
+        method="GET",
+        path="/graph",
+        operation_id="readKnowledgeGraph",
+        summary="The scope's whole graph; relations valid at asOf (query: projectId, asOf)",
+        responses={200: GraphView},
+        errors=(400, 404, 503),
+        authenticated=True,
+        tags=("knowledge",),
+    ),
+    Endpoint(
+        function="knowledge",
+        method="GET",
+        path="/nodes",
+        operation_id="openKnowledgeNodes",
+        summary="Entities by name and the relations among them (names repeated, projectId, asOf)",
+        responses={200: GraphView},
+        errors=(400, 404, 503),
+        authenticated=True,
+        tags=("knowledge",),
+    ),
+    Endpoint(
+        function="knowledge",
+        method="POST",
+        path="/search",
+        operation_id="searchKnowledgeNodes",
+        summary="Entities whose name, type or an observation contains the query",
+        request=NodesSearch,
+        responses={200: GraphView},
+        errors=(400, 404, 503),
+        authenticated=True,
+        tags=("knowledge",),
+    ),
+    Endpoint(
+        function="knowledge",
+        method="POST",
+        path="/query",
+        operation_id="queryKnowledge",
+        summary="Hybrid semantic + keyword search, type filter, focal reranking, k-hop context",
+        request=KnowledgeQuery,
+        responses={200: QueryResult},
+        errors=(400, 404, 503),
+        authenticated=True,
+        tags=("knowledge",),
+    ),
+    Endpoint(
+        function="knowledge",
+        method="GET",
+        path="/stats",
+        operation_id="getKnowledgeStats",
+        summary="The scope's storage bytes and counts (query: projectId)",
+        responses={200: ScopeStatsView},
+        errors=(400, 404, 503),
+        authenticated=True,
+        tags=("knowledge",),
+    ),
+]
+
+# Issue 6: the usage report and the admin function.
+ENDPOINTS.extend(
+    [
+        Endpoint(
+            function="users",
+            method="GET",
+            path="/me/usage",
+            operation_id="getMyUsage",
+            summary="The caller's usage, limits, reset times and daily history (not metered)",
+            responses={200: UsageReport},
+            errors=(401, 403, 503),
+            authenticated=True,
+            tags=("quotas",),
+        ),
+        Endpoint(
+            function="admin",
+            method="GET",
+            path="/audit-logs",
+            operation_id="listAuditLogs",
+            summary=(
+                "Audit entries, newest first (query: actorId, action, resourceType, resourceId, "
+                "since, until, limit, cursor)"
+            ),
+            request=AuditLogQuery,
+            responses={200: AuditLogPage},
+            errors=(400, 401, 403),
+            authenticated=True,
+            tags=("admin",),
+        ),
+        Endpoint(
+            function="admin",
+            method="PUT",
+            path="/users/{uid}/role",
+            operation_id="setUserRole",
+            summary="Set a user's role",
+            request=RoleChange,
+            responses={200: UserEnvelope},
+            errors=(400, 401, 403, 404),
+            authenticated=True,
+            tags=("admin",),
+        ),
+        Endpoint(
+            function="admin",
+            method="PUT",
+            path="/users/{uid}/status",
+            operation_id="setUserStatus",
+            summary="Set a user's status",
+            request=StatusChange,
+            responses={200: UserEnvelope},
+            errors=(400, 401, 403, 404),
+            authenticated=True,
+            tags=("admin",),
+        ),
+        Endpoint(
+            function="admin",
+            method="PUT",
+            path="/users/{uid}/plan",
+            operation_id="setUserPlan",
+            summary="Move a user to a plan and its limits (today's usage carries over)",
+            request=PlanChange,
+            responses={200: UserEnvelope},
+            errors=(400, 401, 403, 404),
+            authenticated=True,
+            tags=("admin",),
+        ),
+        Endpoint(
+            function="admin",
+            method="POST",
+            path="/users/{uid}/quota/reset",
+            operation_id="resetUserQuota",
+            summary="Start a user's API-call and task-minute periods afresh",
+            responses={200: UserEnvelope},
+            errors=(401, 403, 404),
+            authenticated=True,
+            tags=("admin",),
+        ),
+    ]
+)
+
+# Every authenticated call is metered (aide.entrypoints.metering): any of them may answer 429
+# with {"error": "Quota exceeded", "limit", "reset"} in the error details, Retry-After and the
+# RateLimit / RateLimit-Policy headers.
+ENDPOINTS[:] = [
+    replace(endpoint, errors=tuple(sorted({*endpoint.errors, 429})))
+    if endpoint.authenticated
+    else endpoint
+    for endpoint in ENDPOINTS
 ]

@@ -13,7 +13,14 @@ from aide.domain.users import User, UserRole, UserStatus
 # Scopes an API key can carry: "<resource>:<read|write>", "<resource>:*", or "*" for everything.
 # A Firebase ID token (the user themself) is not scoped.
 ALL_SCOPES = "*"
-SCOPED_RESOURCES: tuple[str, ...] = ("agents", "tasks", "task_groups", "projects", "users")
+SCOPED_RESOURCES: tuple[str, ...] = (
+    "agents",
+    "tasks",
+    "task_groups",
+    "projects",
+    "users",
+    "knowledge",
+)
 SCOPE_ACTIONS: tuple[str, ...] = ("read", "write")
 
 

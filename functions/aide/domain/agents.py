@@ -101,3 +101,25 @@ def title_from_description(description: str) -> str:
     if len(at_word) < 3:
         at_word = cut
     return at_word.rstrip() + _ELLIPSIS
+
+
+def choose_agent(agents: list[Agent], title: str, description: str) -> Agent | None:
+    """The agent for a task created without `agentId` (documented rule): among agents that are
+    not offline, the one with the most capabilities named (case-insensitively, as words or
+    word prefixes) in the task's title and description; ties go to the lowest id. None when
+    every agent is offline."""
+    words = {word.strip(".,;:!?()[]'\"").lower() for word in f"{title} {description}".split()}
+
+    def score(agent: Agent) -> int:
+        return sum(
+            1
+            for capability in agent.capabilities
+            if any(word.startswith(capability.lower()) for word in words if word)
+        )
+
+    available = sorted(
+        (agent for agent in agents if agent.status is not AgentStatus.OFFLINE), key=lambda a: a.id
+    )
+    if not available:
+        return None
+    return max(available, key=score)

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import Field
 
-from aide.domain.base import DocumentModel
+from aide.domain.base import DocumentModel, RequestModel
 from aide.domain.timestamps import UtcDateTime, utc_now
 
 
@@ -29,3 +29,20 @@ class AuditLog(DocumentModel):
     ip: str | None = None
     user_agent: str | None = None
     timestamp: UtcDateTime = Field(default_factory=utc_now)
+
+
+# GET /admin/audit-logs: filters (query string) and a page of entries.
+class AuditLogQuery(RequestModel):
+    actor_id: str | None = None
+    action: str | None = None
+    resource_type: str | None = None
+    resource_id: str | None = None
+    since: UtcDateTime | None = None
+    until: UtcDateTime | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = None
+
+
+class AuditLogPage(DocumentModel):
+    logs: list[AuditLog]
+    next_cursor: str | None = None

@@ -4,13 +4,13 @@ Status, progress and the per-status counters come from task_graph (GroupStatus, 
 group document stores all six counters so each task status change updates it in O(1).
 """
 
-from typing import Any
-
 from pydantic import Field
 
 from aide.domain.base import DocumentModel, RequestModel
+from aide.domain.document_ids import ResourceId
+from aide.domain.free_form import FreeFormMap
 from aide.domain.task_graph import MAX_GROUP_TASKS, GroupCounts, GroupStatus
-from aide.domain.tasks import ResourceId, TaskPriority
+from aide.domain.tasks import TaskPriority
 from aide.domain.timestamps import UtcDateTime, utc_now
 
 # Names the contracts publish; the definitions live in task_graph.
@@ -45,7 +45,7 @@ class TaskGroupTaskSpec(RequestModel):
     description: str = Field(min_length=10, max_length=5000)
     priority: TaskPriority = TaskPriority.MEDIUM
     agent_id: ResourceId | None = None
-    inputs: dict[str, Any] | None = None
+    inputs: FreeFormMap | None = None
     dependencies: list[str] = Field(default_factory=list)
 
 

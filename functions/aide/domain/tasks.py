@@ -1,18 +1,22 @@
 """tasks/{taskId}: every field of the seed's TaskDocument plus queueing, attempts and grouping."""
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from aide.domain.base import DocumentModel, RequestModel
+from aide.domain.document_ids import ResourceId, is_usable_id
+from aide.domain.free_form import FreeFormMap
 from aide.domain.task_lifecycle import TaskStatus
 from aide.domain.timestamps import UtcDateTime, utc_now
 
+# ResourceId and is_usable_id live in document_ids; re-exported for modules importing them here.
 __all__ = [
     "ExecutionGraph",
     "ExecutionGraphEdge",
     "ExecutionGraphNode",
+    "ResourceId",
     "StoredOutput",
     "Task",
     "TaskCreate",
@@ -22,29 +26,7 @@ __all__ = [
     "TaskPriority",
     "TaskStatus",
     "TaskView",
-]
-
-
-# An id a client passes to name an existing document (agent, project, task). Firestore refuses
-# '/', '.', '..' and __reserved__ ids, so such input is a validation error (400), never a 500.
-def is_usable_id(value: str) -> bool:
-    """Whether Firestore accepts `value` as a document id (a path segment from a URL may not)."""
-    return (
-        0 < len(value) <= 1500
-        and "/" not in value
-        and value not in (".", "..")
-        and not (value.startswith("__") and value.endswith("__"))
-    )
-
-
-def _usable_id(value: str) -> str:
-    if not is_usable_id(value):
-        raise ValueError("not a valid document id")
-    return value
-
-
-ResourceId = Annotated[
-    str, Field(min_length=1, max_length=200, pattern=r"^[^/]+$"), AfterValidator(_usable_id)
+    "is_usable_id",
 ]
 
 
@@ -144,7 +126,7 @@ class TaskCreate(RequestModel):
     priority: TaskPriority = TaskPriority.MEDIUM
     agent_id: ResourceId | None = None
     project_id: ResourceId | None = None
-    inputs: dict[str, Any] | None = None
+    inputs: FreeFormMap | None = None
     dependencies: list[ResourceId] | None = Field(default=None, max_length=100)
 
 

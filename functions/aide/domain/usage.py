@@ -22,3 +22,38 @@ class DailyUsage(DocumentModel):
     tokens_used: int = Field(default=0, ge=0)
     tasks_completed: int = Field(default=0, ge=0)
     updated_at: UtcDateTime = Field(default_factory=utc_now)
+
+
+# GET /users/me/usage (aide.services.usage_report).
+class ApiCallsUsage(DocumentModel):
+    used: int
+    limit: int
+    remaining: int
+    reset: UtcDateTime
+    burst_limit: int
+    burst_window_seconds: int = 60
+
+
+class TaskMinutesUsage(DocumentModel):
+    used: float
+    limit: int
+    remaining: float
+    reset: UtcDateTime
+
+
+class StorageUsage(DocumentModel):
+    used: int
+    limit: int
+    remaining: int
+
+
+class CurrentUsage(DocumentModel):
+    api_calls: ApiCallsUsage
+    task_minutes: TaskMinutesUsage
+    storage_bytes: StorageUsage
+
+
+class UsageReport(DocumentModel):
+    plan: str
+    usage: CurrentUsage
+    history: list[DailyUsage] = Field(default_factory=list)

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from aide.domain.base import DocumentModel, RequestModel
 from aide.domain.free_form import FreeFormMap
-from aide.domain.system_config import Plan
+from aide.domain.system_config import Plan, PlanName
 from aide.domain.timestamps import UtcDateTime, as_utc, utc_now
 
 
@@ -63,6 +63,12 @@ class PeriodicQuota(DocumentModel):
     limit: int = Field(ge=0)
     used: float = Field(default=0, ge=0)
     reset: UtcDateTime | None = None
+    # API calls only (aide.domain.quota): the plan's per-minute burst, the counter generation (an
+    # admin quota reset starts a new one) and the instant until which calls are refused without
+    # touching the counters (set once the period's or the minute's allowance is found exhausted).
+    burst_limit: int | None = Field(default=None, ge=0)
+    generation: int = Field(default=0, ge=0)
+    blocked_until: UtcDateTime | None = None
 
 
 class StorageQuota(DocumentModel):
@@ -93,7 +99,11 @@ def quotas_for_plan(plan: Plan, now: datetime) -> Quotas:
     return Quotas(
         task_minutes=PeriodicQuota(limit=plan.task_minutes_per_month, reset=next_month_start(now)),
         storage_bytes=StorageQuota(limit=plan.storage_bytes),
-        api_calls=PeriodicQuota(limit=plan.api_calls_per_day, reset=next_day_start(now)),
+        api_calls=PeriodicQuota(
+            limit=plan.api_calls_per_day,
+            reset=next_day_start(now),
+            burst_limit=plan.burst_per_minute,
+        ),
     )
 
 
@@ -132,3 +142,16 @@ class AdminUserUpdate(RequestModel):
 
 class UserEnvelope(DocumentModel):
     user: User
+
+
+# PUT /admin/users/{uid}/role|status|plan.
+class RoleChange(RequestModel):
+    role: UserRole
+
+
+class StatusChange(RequestModel):
+    status: UserStatus
+
+
+class PlanChange(RequestModel):
+    plan: PlanName

@@ -135,3 +135,17 @@ def authenticated(
         return run
 
     return decorate
+
+
+def _register_issue6_hooks() -> None:
+    # Issue 6: every authenticated call is metered, and its caller is bound for audit stamps.
+    # Imported here, after this module's own definitions, because the hook modules refer back.
+    from aide.entrypoints.audit import bind_request_actor
+    from aide.entrypoints.metering import meter
+
+    for hook in (meter, bind_request_actor):
+        if hook not in admission_hooks:
+            admission_hooks.append(hook)
+
+
+_register_issue6_hooks()

@@ -1,5 +1,5 @@
 """tasks: POST /, GET /, GET /{taskId}, GET /{taskId}/events, POST /{taskId}/cancel,
-POST /{taskId}/retry."""
+POST /{taskId}/retry, and the agent runtime's GET /{taskId}/context, /graph, /output."""
 
 from __future__ import annotations
 
@@ -104,6 +104,53 @@ def retry_task(request: Request, principal: Principal, task_id: str) -> Response
         result = tasks.retry_task(get_firestore(), principal.uid, task_id)
     assert result.task is not None
     return success(TaskView(task=result.task))
+
+
+@router.route("GET", "/{task_id}/context")
+@authenticated(scope="tasks:read")
+def get_task_context(request: Request, principal: Principal, task_id: str) -> Response:
+    from aide.domain.task_context import TaskContextView
+    from aide.services.task_context import get_context_for_task
+
+    db = get_firestore()
+    with task_errors():
+        task = tasks.get_task(db, principal.uid, task_id)
+    return success(TaskContextView(context=get_context_for_task(db, task)))
+
+
+@router.route("GET", "/{task_id}/graph")
+@authenticated(scope="tasks:read")
+def get_task_graph(request: Request, principal: Principal, task_id: str) -> Response:
+    from aide.domain.execution_graph import TaskGraphView
+    from aide.domain.tasks import ExecutionGraph
+
+    with task_errors():
+        task = tasks.get_task(get_firestore(), principal.uid, task_id)
+    return success(
+        TaskGraphView(
+            task_id=task.id,
+            status=str(task.status),
+            progress=task.progress,
+            execution_graph=task.execution_graph or ExecutionGraph(),
+        )
+    )
+
+
+@router.route("GET", "/{task_id}/output")
+@authenticated(scope="tasks:read")
+def get_task_output(request: Request, principal: Principal, task_id: str) -> Response:
+    import json
+
+    from aide.adapters.output_blobs import CloudStorageBlobs
+    from aide.domain.execution_graph import TaskOutputView
+    from aide.services.output_storage import read_stored_outputs
+
+    with task_errors():
+        task = tasks.get_task(get_firestore(), principal.uid, task_id)
+    stored = read_stored_outputs(task, CloudStorageBlobs.default())
+    if stored is None:
+        return success(TaskOutputView(task_id=task.id, outputs=task.outputs))
+    return success(TaskOutputView(task_id=task.id, outputs=json.loads(stored), stored=True))
 
 
 def serve(request: Request) -> Response:

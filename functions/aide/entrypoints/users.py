@@ -29,6 +29,15 @@ def update_me(request: Request, principal: Principal) -> Response:
     return success(UserEnvelope(user=users.update_profile(get_firestore(), principal.uid, body)))
 
 
+@router.route("GET", "/me/usage")
+@authenticated(scope="users:read")
+def get_my_usage(request: Request, principal: Principal) -> Response:
+    # Not charged (aide.domain.quota.DEFAULT_UNITS): a caller over quota can still see why.
+    from aide.services.usage_report import usage_report
+
+    return success(usage_report(get_firestore(), principal.user))
+
+
 @router.route("GET", "/{uid}")
 @authenticated(required_role=UserRole.ADMIN, scope="users:read")
 def get_user(request: Request, principal: Principal, uid: str) -> Response:

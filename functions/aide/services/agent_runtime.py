@@ -2,10 +2,14 @@
 
 `execute_dispatched_task(deps, task_id)` is what the dispatch-topic worker runs per message:
 
-1. Admission (services.task_admission): claim exactly once within the user's concurrency limit,
-   or leave the task queued and waiting for a slot, or skip it (duplicate delivery, cancelled).
-2. Context (services.task_context): inputs, dependencies' outputs, relevant memory, and the
-   steps a previous attempt already stored — a resumed attempt continues after them.
+1. Admission (services.task_admission): claim exactly once within the user's and the agent's
+   concurrency limits, or leave the task queued and waiting for a slot, or skip it (duplicate
+   delivery, cancelled); a task whose agent is offline or missing is failed readably. A run that
+   loses its task to a cancel gives its slots back at once.
+2. Context (services.task_context): inputs, dependencies' outputs, relevant memory, the top
+   knowledge hits of the task's project, and the steps a previous attempt already stored — a
+   resumed attempt continues after them. The final reply's `learned` facts are written to the
+   same knowledge (services.learned_knowledge) before the task completes.
 3. Steps: each step is one provider call (transient errors retried with backoff inside the
    step, each retry recorded as an event), then one transaction that re-reads the task and, only
    if this very attempt still owns it (in_progress, same attempt number), writes the step's
@@ -16,6 +20,17 @@
 4. End: completed (outputs inline or in Cloud Storage, metrics, graph) or failed with a
    readable error, or requeued for a transient failure while attempts remain — in the same
    transaction as freeing the run slot and re-dispatching the user's oldest waiting task.
+   Status changes are stamped as made by `system:agent_runtime` for the audit trail.
+5. Charges (services.quota_charges): outputs bound for Cloud Storage are charged to the user's
+   storage quota before the upload, once per object path (a retry overwrites the same object and
+   is not charged again); a refusal fails the task with a readable quota error. Once the attempt
+   is over, whatever its outcome (completed, failed, requeued, or lost to a cancel or a sweep),
+   the time it really ran (for a completed or failed task: the `executionTimeMs` written) is
+   charged as task minutes once per run (keyed by the claim: attempt and start time), so a
+   redelivered message charges nothing and every attempt of a requeued or retried task pays for
+   its own time; a completed task also counts in `tasksCompleted`. Not charged: a run refused
+   at its claim (task minutes spent, agent missing or offline), and a run whose worker died
+   (the sweeper ends it without knowing how long it ran past its last heartbeat).
 """
 
 from __future__ import annotations
@@ -32,6 +47,7 @@ from aide.adapters.llm.retries import RetryAttempt, RetryPolicy, call_with_retri
 from aide.adapters.llm.scripted import FINAL_ANSWER_PREFIX
 from aide.adapters.repositories.agents import AgentRepository
 from aide.adapters.repositories.tasks import TaskRepository
+from aide.domain.access import ResourceNotFound
 from aide.domain.agents import Agent, choose_agent
 from aide.domain.execution_graph import (
     INLINE_OUTPUT_LIMIT_BYTES,
@@ -40,10 +56,12 @@ from aide.domain.execution_graph import (
     StepRecord,
     WriteThrottle,
     estimate_progress,
+    json_size_bytes,
     memory_usage_bytes,
     step_event_id,
     summarize,
 )
+from aide.domain.learned_knowledge import LEARNED_INSTRUCTIONS
 from aide.domain.llm import (
     CancelToken,
     ChatMessage,
@@ -54,6 +72,7 @@ from aide.domain.llm import (
     ProviderError,
     collect_stream,
 )
+from aide.domain.quota import QuotaExhausted
 from aide.domain.task_context import TaskContext
 from aide.domain.task_events import StreamEventKind, TaskEvent, TokenCounts
 from aide.domain.task_lifecycle import (
@@ -64,9 +83,12 @@ from aide.domain.task_lifecycle import (
 )
 from aide.domain.tasks import Task, TaskMetrics
 from aide.domain.timestamps import utc_now
+from aide.services import audit_trail
+from aide.services.learned_knowledge import learn_from_task
 from aide.services.memory_graph import write_output_node, write_step, write_task_node
-from aide.services.output_storage import BlobStore, place_outputs
-from aide.services.task_admission import AdmissionOutcome, admit, plan_release
+from aide.services.output_storage import BlobStore, output_path, place_outputs
+from aide.services.quota_charges import charge_storage, charge_task_minutes
+from aide.services.task_admission import AdmissionOutcome, admit, plan_release, release
 from aide.services.task_context import get_context_for_task
 from aide.services.task_transitions import TRANSACTION_ATTEMPTS, TaskUnitOfWork
 from aide.structured_logging import get_logger
@@ -74,14 +96,18 @@ from aide.structured_logging import get_logger
 if TYPE_CHECKING:
     from google.cloud.firestore import Client, Transaction
 
+    from aide.adapters.embeddings import Embedder
     from aide.adapters.llm.port import LlmProvider
 
 log = get_logger(__name__)
 
+# Who the audit trail names for the status changes a run makes (claim, end, dependents).
+RUNTIME_ACTOR: Final = audit_trail.system_actor("agent_runtime")
+
 CONTINUE_PROMPT: Final = "Continue with the next step."
 SYSTEM_PROMPT_SUFFIX: Final = (
     "Work in numbered steps, one per reply, starting each reply with 'Step k/n:'. "
-    f"Start the reply that completes the task with '{FINAL_ANSWER_PREFIX}'."
+    f"Start the reply that completes the task with '{FINAL_ANSWER_PREFIX}'. " + LEARNED_INSTRUCTIONS
 )
 
 
@@ -110,6 +136,8 @@ class RuntimeDeps:
     settings: RuntimeSettings = field(default_factory=RuntimeSettings)
     now: Callable[[], datetime] = utc_now
     clock: Callable[[], float] = time.monotonic
+    # For the task context's knowledge search (None: the process-wide embedder).
+    embedder: Embedder | None = None
 
 
 @dataclass(frozen=True)
@@ -137,7 +165,8 @@ def execute_dispatched_task(deps: RuntimeDeps, task_id: str) -> RunReport:
     if admission.outcome is AdmissionOutcome.WAITING:
         return RunReport(RunOutcome.WAITING, task_id)
     assert admission.task is not None
-    return TaskRun(deps, admission.task).execute(admission.quota_refusal)
+    # A refused claim (task minutes spent, agent missing or offline) fails at once, uncharged.
+    return TaskRun(deps, admission.task).execute(admission.refusal)
 
 
 def _step_tokens(metadata: Mapping[str, Any]) -> tuple[int, int]:
@@ -157,6 +186,9 @@ def build_prompt(context: TaskContext) -> str:
         else:
             result = str((dependency.outputs or {}).get("result", dependency.outputs))
         parts.append(f"Output of '{dependency.title}': {summarize(result, 2000)}")
+    knowledge = context.knowledge.prompt_section()
+    if knowledge is not None:
+        parts.append(knowledge)
     return "\n\n".join(parts)
 
 
@@ -216,10 +248,37 @@ class TaskRun:
         self.held_text = 0
         # Set when the task named no agent and the runtime chose one (recorded on the task).
         self.picked_agent_id: str | None = None
+        # The metrics the final status change wrote: what the run is charged for.
+        self.final_metrics: TaskMetrics | None = None
 
     # The run ----------------------------------------------------------------------------------
 
     def execute(self, quota_refusal: str | None) -> RunReport:
+        report = self._execute(quota_refusal)
+        if quota_refusal is None:
+            self._charge_minutes(report)
+        return report
+
+    def _charge_minutes(self, report: RunReport) -> None:
+        metrics = self.final_metrics or self._metrics()
+        started = self.task.started_at.isoformat() if self.task.started_at else "unknown"
+        try:
+            charge_task_minutes(
+                self.db,
+                self.task.user_id,
+                self.task.id,
+                metrics.execution_time_ms or 0,
+                run_id=f"attempt-{self.attempt}@{started}",
+                completed=report.outcome is RunOutcome.COMPLETED,
+            )
+        except ResourceNotFound:
+            # The account is gone (or was never provisioned): there is no quota to charge.
+            log.warning("task %s: no user document to charge task minutes to", self.task.id)
+        except Exception:
+            # The run's result stands; a lost charge is logged, never a reason to redo the run.
+            log.exception("task %s: could not charge task minutes", self.task.id)
+
+    def _execute(self, quota_refusal: str | None) -> RunReport:
         stop_heartbeat = threading.Event()
         heartbeat = threading.Thread(
             target=self._heartbeat, args=(stop_heartbeat,), name="task-heartbeat", daemon=True
@@ -257,6 +316,7 @@ class TaskRun:
                     TransitionReason.TIMEOUT,
                 )
         except RunLost:
+            self._release_after_loss()
             return self._report(RunOutcome.CANCELLED)
         except Exception as error:
             # Whatever went wrong, the attempt must end in a recorded state, not in_progress.
@@ -271,6 +331,16 @@ class TaskRun:
             if heartbeat.is_alive():
                 heartbeat.join(timeout=30)
 
+    def _release_after_loss(self) -> None:
+        """A run that lost its task (cancelled) gives its run slots back at once — its agent
+        goes idle and the next waiting task is re-dispatched — rather than leaving them to be
+        reclaimed at the limit. Writes no task document; a re-claimed task keeps its slots."""
+        try:
+            release(self.db, self.task.user_id, [self.task.id], now=self.deps.now)
+        except Exception:
+            # Not fatal: admission reclaims the slots of ended runs when a pool is full.
+            log.warning("task %s: could not release the run's slots", self.task.id, exc_info=True)
+
     def _agent(self) -> Agent | None:
         agents = AgentRepository(self.db)
         if self.task.agent_id:
@@ -282,7 +352,10 @@ class TaskRun:
 
     def _run_steps(self, agent: Agent, provider: LlmProvider, timeout: float) -> RunReport:
         context = get_context_for_task(
-            self.db, self.task, probe_steps=agent.limits.max_steps if self.attempt > 1 else 0
+            self.db,
+            self.task,
+            probe_steps=agent.limits.max_steps if self.attempt > 1 else 0,
+            embedder=self.deps.embedder,
         )
         messages: list[ChatMessage] = [ChatMessage.user(build_prompt(context))]
         self.held_text = len(messages[0].content.encode())
@@ -295,6 +368,7 @@ class TaskRun:
             self.graph.add_step(record)
             messages += [ChatMessage.assistant(node.content), ChatMessage.user(CONTINUE_PROMPT)]
         if self.steps and self.steps[-1].text.lstrip().startswith(FINAL_ANSWER_PREFIX):
+            self._learn(self.steps[-1].text)
             return self._complete(self.steps[-1].text)
         provider_options = self.task.inputs.get("providerOptions")
         system_prompt = f"{agent.system_prompt}\n\n{SYSTEM_PROMPT_SUFFIX}".strip()
@@ -331,11 +405,18 @@ class TaskRun:
             messages += [ChatMessage.assistant(completion.text), ChatMessage.user(CONTINUE_PROMPT)]
             self.held_text += len(completion.text.encode())
             if done:
+                self._learn(completion.text)
                 return self._complete(completion.text)
         return self._fail(
             f"the agent used all {agent.limits.max_steps} steps without a final answer",
             TransitionReason.ERROR,
         )
+
+    def _learn(self, final_text: str) -> None:
+        """Write the final reply's `learned` facts to the task's knowledge (best effort, before
+        the task completes so that a cancelled run learns nothing after its final event)."""
+        self._check_cancel()
+        learn_from_task(self.db, self.task, final_text, embedder=self.deps.embedder)
 
     def _check_cancel(self) -> None:
         """Between steps and before each provider call: a timeout fails the task; any other
@@ -551,6 +632,16 @@ class TaskRun:
     def _complete(self, final_text: str) -> RunReport:
         result = final_text.lstrip()[len(FINAL_ANSWER_PREFIX) :].strip()
         outputs = {"result": result, "steps": len(self.steps)}
+        size = json_size_bytes(outputs)
+        if size > self.deps.settings.inline_output_limit_bytes:
+            try:
+                charge_storage(self.db, self.task.user_id, size, output_path(self.task))
+            except QuotaExhausted as refused:
+                return self._fail(
+                    f"Quota exceeded: storage bytes — the output ({size} bytes) does not fit "
+                    f"in the storage quota (limit {refused.limit} bytes)",
+                    TransitionReason.ERROR,
+                )
         placed = place_outputs(
             self.task,
             outputs,
@@ -608,13 +699,14 @@ class TaskRun:
 
         @firestore.transactional
         def apply(transaction: Transaction) -> TaskStatus:
-            unit = TaskUnitOfWork(self.db, transaction, now=self.deps.now())
+            unit = TaskUnitOfWork(self.db, transaction, now=self.deps.now(), actor=RUNTIME_ACTOR)
             task = self._owned(next(iter(unit.load([self.task.id])), None))
             target, reason = decide(task)
+            self.final_metrics = self._metrics()
             all_fields = {
                 **self._picked_agent_field(),
                 **fields,
-                "metrics": self._metrics().to_document(),
+                "metrics": self.final_metrics.to_document(),
                 "executionGraph": self.graph.graph().to_document(),
             }
             if target is TaskStatus.QUEUED:

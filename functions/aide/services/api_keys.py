@@ -16,6 +16,7 @@ from aide.adapters.repositories import ApiKeyRepository
 from aide.domain.access import ResourceNotFound
 from aide.domain.api_keys import ApiKey, ApiKeyCreate, format_api_key, hash_api_key
 from aide.domain.timestamps import utc_now
+from aide.services import audit_trail
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client
@@ -68,7 +69,7 @@ def create_api_key(
             expires_at=request.expires_at,
         )
         try:
-            keys.create(api_key)
+            keys.ref(api_key.id).create({**api_key.to_document(), **audit_trail.change_stamp()})
         except (AlreadyExists, Conflict):
             # A 64-bit id collision: astronomically rare, but never overwrite someone's key.
             if attempt == _CREATE_ATTEMPTS - 1:
@@ -115,7 +116,11 @@ def revoke_api_key(
         if key.revoked_at is not None:
             return key
         revoked = key.model_copy(update={"revoked_at": now()})
-        keys.update(key_id, {"revokedAt": revoked.revoked_at}, writer=transaction)
+        keys.update(
+            key_id,
+            {"revokedAt": revoked.revoked_at, **audit_trail.change_stamp()},
+            writer=transaction,
+        )
         return revoked
 
     result: ApiKey = revoke(db.transaction())

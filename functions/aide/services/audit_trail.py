@@ -7,22 +7,36 @@ the request id, action and resource), and it is written with `create`, so a dupl
 
 Services that write audited documents add `change_stamp()` to the fields they write; the
 authenticated HTTP wrapper binds the caller (`bind_actor`) for the duration of the request.
+Writes made by the platform itself (the agent runtime, the sweeper, dependency dispatch outside
+a request) stamp `system_actor(component)`: the stamp persists on the document, so an unstamped
+status change would otherwise be attributed to whoever changed the document last. Outside a
+request and without an explicit actor, `change_stamp()` stamps the anonymous SYSTEM_ACTOR for
+the same reason.
+
+Deletions: the trigger only sees the old document, whose stamp is the previous writer's. A
+service that deletes an audited document therefore writes the `<resource>.deleted` entry itself
+in the deleting transaction (`deletion_entry`), under an id derived from the resource
+(`audit_id_for_deletion`); the trigger derives the same id for the deletion and finds the entry
+already there, so the deletion is recorded once, with the deleter as actor.
 """
 
 from __future__ import annotations
 
 import contextvars
+import hashlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aide.domain import collections
-from aide.domain.audit_logs import AuditLog
+from aide.domain.audit_logs import ActorType, AuditLog
 from aide.domain.audit_trail import (
     CHANGE_STAMP_FIELD,
+    SYSTEM_ACTOR,
     ChangeActor,
     audit_id_for_event,
     change_actor,
     classify,
+    summary,
 )
 from aide.domain.timestamps import utc_now
 
@@ -42,10 +56,41 @@ def current_actor() -> ChangeActor | None:
     return _actor.get()
 
 
+def system_actor(component: str) -> ChangeActor:
+    """The platform acting on its own, named by the component (e.g. "system:agent_runtime")."""
+    return ChangeActor(ActorType.SYSTEM, f"system:{component}")
+
+
 def change_stamp(actor: ChangeActor | None = None) -> dict[str, Any]:
-    """`{"lastChangedBy": {...}}` for the given actor or the request's; {} outside a request."""
-    actor = actor or current_actor()
-    return {CHANGE_STAMP_FIELD: actor.to_stamp()} if actor is not None else {}
+    """`{"lastChangedBy": {...}}` for the given actor, else the request's, else the system."""
+    actor = actor or current_actor() or SYSTEM_ACTOR
+    return {CHANGE_STAMP_FIELD: actor.to_stamp()}
+
+
+def audit_id_for_deletion(resource_type: str, resource_id: str) -> str:
+    """A deletion happens once per document id (ids are never reused), so the entry is keyed by
+    the resource: the deleting service and the trigger's deliveries all collide on it."""
+    key = f"{resource_type}\x00deleted\x00{resource_id}"
+    return "del_" + hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def deletion_entry(
+    resource_type: str,
+    resource_id: str,
+    before: dict[str, Any],
+    actor: ChangeActor | None = None,
+    at: datetime | None = None,
+) -> AuditLog:
+    """The `<resource>.deleted` entry a deleting service writes in its own transaction."""
+    return entry(
+        audit_id_for_deletion(resource_type, resource_id),
+        actor or current_actor() or SYSTEM_ACTOR,
+        f"{resource_type}.deleted",
+        resource_type,
+        resource_id,
+        before=summary(resource_type, before),
+        at=at,
+    )
 
 
 def entry(
@@ -107,8 +152,13 @@ def record_document_change(
     if change is None:
         return False
     actor = change_actor(change.resource_type, resource_id, before, after)
+    entry_id = (
+        audit_id_for_deletion(change.resource_type, resource_id)
+        if after is None
+        else audit_id_for_event(event_id)
+    )
     log = entry(
-        audit_id_for_event(event_id),
+        entry_id,
         actor,
         change.action,
         change.resource_type,

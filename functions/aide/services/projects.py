@@ -20,6 +20,7 @@ from aide.domain.projects import (
     ProjectVisibility,
 )
 from aide.domain.timestamps import utc_now
+from aide.services import audit_trail
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client, Transaction
@@ -55,7 +56,7 @@ def create_project(
         created_at=created_at,
         updated_at=created_at,
     )
-    projects.create(project)
+    projects.ref(project.id).create({**project.to_document(), **audit_trail.change_stamp()})
     return project
 
 
@@ -137,7 +138,11 @@ def update_project(
             # A null name or visibility has nothing to clear: both always have a value.
         if not fields:
             return False
-        projects.update(project_id, {**fields, "updatedAt": now()}, writer=transaction)
+        projects.update(
+            project_id,
+            {**fields, "updatedAt": now(), **audit_trail.change_stamp()},
+            writer=transaction,
+        )
         return True
 
     apply(db.transaction())
@@ -152,8 +157,11 @@ def delete_project(db: Client, uid: str, project_id: str) -> None:
 
     @firestore.transactional
     def apply(transaction: Transaction) -> None:
-        _writable_project(projects, uid, project_id, transaction)
+        project = _writable_project(projects, uid, project_id, transaction)
         projects.delete(project_id, writer=transaction)
+        # The trigger cannot know who deleted it: the entry is written here, once (audit_trail).
+        log = audit_trail.deletion_entry("project", project_id, project.to_document())
+        audit_trail.write_entry(db, log, writer=transaction)
 
     apply(db.transaction())
 
@@ -181,15 +189,17 @@ def add_member(
         if member_uid in project.member_ids:
             return project
         if len(project.member_ids) >= MAX_PROJECT_MEMBERS:
-            raise MembershipRefused(
-                f"A project has at most {MAX_PROJECT_MEMBERS} members", "uid"
-            )
+            raise MembershipRefused(f"A project has at most {MAX_PROJECT_MEMBERS} members", "uid")
         if users.get(member_uid, transaction=transaction) is None:
             raise MembershipRefused("No such user", "uid")
         updated_at = now()
         projects.update(
             project_id,
-            {"memberIds": firestore.ArrayUnion([member_uid]), "updatedAt": updated_at},
+            {
+                "memberIds": firestore.ArrayUnion([member_uid]),
+                "updatedAt": updated_at,
+                **audit_trail.change_stamp(),
+            },
             writer=transaction,
         )
         return project.model_copy(
@@ -223,7 +233,11 @@ def remove_member(
         updated_at = now()
         projects.update(
             project_id,
-            {"memberIds": firestore.ArrayRemove([member_uid]), "updatedAt": updated_at},
+            {
+                "memberIds": firestore.ArrayRemove([member_uid]),
+                "updatedAt": updated_at,
+                **audit_trail.change_stamp(),
+            },
             writer=transaction,
         )
         remaining = [member for member in project.member_ids if member != member_uid]

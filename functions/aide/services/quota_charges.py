@@ -2,10 +2,13 @@
 
 * `check_task_minutes(db, uid)` — before a task starts: raises QuotaExhausted when the month's
   task minutes are spent (one read of users/{uid}).
-* `charge_task_minutes(db, uid, task_id, execution_ms)` — on completion, the real execution time:
-  adds it to quotas.taskMinutes.used and to today's usage record, exactly once per task id
-  (aide.adapters.processed_events.run_once keyed "task-minutes:<task id>"). Returns False for a
-  repeat.
+* `charge_task_minutes(db, uid, task_id, execution_ms, run_id=None, completed=True)` — when a
+  run ends, its real execution time: adds it to quotas.taskMinutes.used and to today's usage
+  record, exactly once per task id — or, with `run_id`, once per run of the task, which is how
+  the agent runtime charges every attempt (requeued, cancelled or retried ones too) for the time
+  it really ran (aide.adapters.processed_events.run_once keyed "task-minutes:<task id>[:<run
+  id>]"). `completed=False` charges the minutes without counting a completed task. Returns False
+  for a repeat.
 * `charge_storage(db, uid, delta_bytes, key)` — before storing (positive delta) or after deleting
   (negative): refuses with QuotaExhausted when the bytes would pass the limit, else charges
   exactly once per `key` (e.g. the object path and generation).
@@ -66,6 +69,8 @@ def charge_task_minutes(
     task_id: str,
     execution_ms: int,
     *,
+    run_id: str | None = None,
+    completed: bool = True,
     now: Callable[[], datetime] = utc_now,
 ) -> bool:
     from google.cloud import firestore
@@ -85,13 +90,14 @@ def charge_task_minutes(
                 moment,
                 {
                     "taskMinutes": firestore.Increment(minutes),
-                    "tasksCompleted": firestore.Increment(1),
+                    **({"tasksCompleted": firestore.Increment(1)} if completed else {}),
                 },
             ),
             merge=True,
         )
 
-    return run_once(db, f"task-minutes:{task_id}", charge, consumer=CONSUMER).ran
+    key = f"task-minutes:{task_id}" if run_id is None else f"task-minutes:{task_id}:{run_id}"
+    return run_once(db, key, charge, consumer=CONSUMER).ran
 
 
 def charge_storage(

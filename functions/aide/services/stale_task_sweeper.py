@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Final
 from aide.adapters.repositories.tasks import TaskRepository
 from aide.domain.task_lifecycle import TaskStatus, TransitionReason, requeue_or_fail
 from aide.domain.timestamps import utc_now
+from aide.services import audit_trail
 from aide.services.task_admission import plan_release
 from aide.services.task_transitions import TRANSACTION_ATTEMPTS, TaskUnitOfWork
 
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 DEFAULT_STALE_AFTER: Final = timedelta(minutes=2)
 PAGE_SIZE: Final = 100
 MAX_PAGES: Final = 50
+# Who the audit trail names for the requeues and failures of swept runs.
+SWEEPER_ACTOR: Final = audit_trail.system_actor("stale_task_sweeper")
 
 
 @dataclass
@@ -59,7 +62,7 @@ def sweep_task(db: Client, task_id: str, cutoff: datetime, now: datetime) -> Tas
 
     @firestore.transactional
     def apply(transaction: Transaction) -> TaskStatus | None:
-        unit = TaskUnitOfWork(db, transaction, now=now)
+        unit = TaskUnitOfWork(db, transaction, now=now, actor=SWEEPER_ACTOR)
         found = unit.load([task_id])
         if not found:
             return None

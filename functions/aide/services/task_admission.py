@@ -1,13 +1,23 @@
-"""Admitting a dispatched task to run: claim it exactly once, within the user's limits.
+"""Admitting a dispatched task to run: claim it exactly once, within the user's and the agent's
+limits.
 
-`admit` is one transaction: it reads the task, the user's slots (domain.task_slots), the user
-and the plans, then either claims the task (queued → in_progress, via the task unit of work, so
-the claim's event and group counters commit with it) and takes a slot, or leaves it queued and
-adds it to the waiting list. A task that is not queued any more (a duplicate or concurrent
-delivery, a cancelled task) is skipped without a write.
+`admit` is one transaction: it reads the task, its agent (the one it names, or the one chosen for
+it by aide.domain.agents.choose_agent, recorded on the task at the claim), the user's and the
+agent's slot pools (domain.task_slots), the user and the plans, then either claims the task
+(queued → in_progress, via the task unit of work, so the claim's event and group counters commit
+with it) and takes a slot in both pools, or leaves it queued on the waiting list of the pool that
+is full, with a readable `log` event saying which. A task that is not queued any more (a
+duplicate or concurrent delivery, a cancelled task) is skipped without a write.
 
-`release` gives the slot back when a run ends and, in the same transaction, re-dispatches the
-oldest waiting task that is still queued (a fresh outbox record → a new dispatch message).
+Agents: an `offline` agent is never chosen and never runs a task. A task naming an offline (or
+missing) agent is claimed only to be failed at once with a readable error — nothing would ever
+wake a task parked for an agent to come back, and a failed task is visible and retryable. An
+agent's `status` is `busy` while its pool has running tasks and `idle` when it has none (written
+in the claim and release transactions; `offline` is never overwritten).
+
+`release` gives the slots back when a run ends and, in the same transaction, re-dispatches the
+oldest waiting task still queued of each pool that freed a slot (a fresh outbox record → a new
+dispatch message).
 """
 
 from __future__ import annotations
@@ -18,15 +28,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
+from aide.adapters.repositories.agents import AgentRepository
 from aide.adapters.repositories.system_config import PlansRepository
 from aide.adapters.repositories.tasks import TaskRepository
 from aide.adapters.repositories.users import UserRepository
 from aide.domain import collections
+from aide.domain.agents import Agent, AgentStatus, choose_agent
 from aide.domain.task_events import StreamEventKind, TaskEvent
 from aide.domain.task_lifecycle import TaskStatus, TransitionReason
-from aide.domain.task_slots import TaskSlots
+from aide.domain.task_slots import TaskSlots, agent_slots_id
 from aide.domain.tasks import Task
 from aide.domain.timestamps import utc_now
+from aide.services import audit_trail
 from aide.services.task_transitions import (
     TRANSACTION_ATTEMPTS,
     TaskUnitOfWork,
@@ -56,10 +69,17 @@ class Admission:
     task: Task | None
     quota_refusal: str | None = None
     """Set on a claim whose user has no task minutes left: the run must fail at once."""
+    agent_refusal: str | None = None
+    """Set on a claim whose agent is missing or offline: the run must fail at once."""
+
+    @property
+    def refusal(self) -> str | None:
+        return self.quota_refusal or self.agent_refusal
 
 
-def slots_ref(db: Client, user_id: str) -> DocumentReference:
-    return db.collection(collections.TASK_SLOTS).document(user_id)
+def slots_ref(db: Client, pool_id: str) -> DocumentReference:
+    """A pool's document: a user's (`pool_id` = the user id) or an agent's (agent_slots_id)."""
+    return db.collection(collections.TASK_SLOTS).document(pool_id)
 
 
 def _load_slots(db: Client, user_id: str, transaction: Transaction) -> TaskSlots:
@@ -67,6 +87,27 @@ def _load_slots(db: Client, user_id: str, transaction: Transaction) -> TaskSlots
     if snapshot.exists:
         return TaskSlots.from_document(snapshot.to_dict() or {})
     return TaskSlots(user_id=user_id)
+
+
+def _load_agent_slots(db: Client, agent_id: str, transaction: Transaction) -> TaskSlots:
+    snapshot = slots_ref(db, agent_slots_id(agent_id)).get(transaction=transaction)
+    if snapshot.exists:
+        return TaskSlots.from_document(snapshot.to_dict() or {}).model_copy(
+            update={"agent_id": agent_id, "user_id": ""}
+        )
+    return TaskSlots(agent_id=agent_id)
+
+
+def _reclaim_dead_slots(
+    db: Client, slots: TaskSlots, task_id: str, limit: int, transaction: Transaction
+) -> TaskSlots:
+    """Self-healing at the limit: a slot whose run ended without releasing it (its worker died
+    after a cancel) is reclaimed here, where it matters."""
+    if slots.has_free_slot(task_id, limit):
+        return slots
+    holders = TaskRepository(db).get_many(list(slots.running), transaction=transaction)
+    alive = {t.id for t in holders if t.status is TaskStatus.IN_PROGRESS}
+    return slots.without(set(slots.running) - alive)
 
 
 def task_minutes_refusal(user: User | None, now: datetime) -> str | None:
@@ -86,55 +127,134 @@ def task_minutes_refusal(user: User | None, now: datetime) -> str | None:
     return f"Quota exceeded: task minutes ({quota.used:g} of {quota.limit} used this period{reset})"
 
 
+def _agent_for(db: Client, task: Task, transaction: Transaction) -> tuple[Agent | None, str | None]:
+    """The task's agent, read in the transaction, or why it has none that may run it."""
+    agents = AgentRepository(db)
+    if task.agent_id:
+        agent = agents.get(task.agent_id, transaction=transaction)
+        if agent is None:
+            return None, f"agent '{task.agent_id}' does not exist"
+        if agent.status is AgentStatus.OFFLINE:
+            return None, f"agent '{agent.id}' is offline"
+        return agent, None
+    # The registry is read outside the transaction (it is small and rarely changes); the chosen
+    # agent itself is then read inside it, so its status and pool are consistent with the claim.
+    chosen = choose_agent(agents.find(), task.title, task.description)
+    agent = agents.get(chosen.id, transaction=transaction) if chosen is not None else None
+    if agent is None or agent.status is AgentStatus.OFFLINE:
+        return None, "no agent is available for this task (every agent is offline)"
+    return agent, None
+
+
+def _add_waiting_event(
+    db: Client,
+    transaction: Transaction,
+    task: Task,
+    now: datetime,
+    message: str,
+    data: dict[str, object],
+) -> None:
+    """The readable reason a task stays queued, in its event stream."""
+    tasks = TaskRepository(db)
+    event = TaskEvent(
+        id=tasks.new_event_id(task.id),
+        task_id=task.id,
+        kind=StreamEventKind.LOG,
+        message=message,
+        timestamp=now,
+        data={"waiting": True, **data},
+    )
+    tasks.add_event(event, writer=transaction)
+
+
+def _status_field(agent: Agent, running: list[str], now: datetime) -> dict[str, object] | None:
+    """The agent's new status when its running set makes it change (offline stays offline)."""
+    if agent.status is AgentStatus.OFFLINE:
+        return None
+    wanted = AgentStatus.BUSY if running else AgentStatus.IDLE
+    if agent.status is wanted:
+        return None
+    return {"status": str(wanted), "updatedAt": now}
+
+
 def admit(db: Client, task_id: str, *, now: Callable[[], datetime] = utc_now) -> Admission:
     from google.cloud import firestore
 
     @firestore.transactional
     def apply(transaction: Transaction) -> Admission:
-        unit = TaskUnitOfWork(db, transaction, now=now())
+        unit = TaskUnitOfWork(
+            db, transaction, now=now(), actor=audit_trail.system_actor("agent_runtime")
+        )
         found = unit.load([task_id])
         if not found or found[0].status is not TaskStatus.QUEUED:
             return Admission(AdmissionOutcome.SKIPPED, found[0] if found else None)
         task = found[0]
+        tasks = TaskRepository(db)
+        # Every read first (Firestore transactions read before they write).
+        agent, agent_refusal = _agent_for(db, task, transaction)
         slots = _load_slots(db, task.user_id, transaction)
         user = UserRepository(db).get(task.user_id, transaction=transaction)
         plans = PlansRepository(db).load(transaction=transaction)
         plan = plans.plan(user.subscription.plan if user is not None else str(plans.default_plan))
-        if not slots.has_free_slot(task.id, plan.concurrent_tasks):
-            # Self-healing at the limit: a slot whose run ended without releasing it (its
-            # worker died after a cancel) is reclaimed here, where it matters.
-            holders = TaskRepository(db).get_many(list(slots.running), transaction=transaction)
-            alive = {t.id for t in holders if t.status is TaskStatus.IN_PROGRESS}
-            slots = slots.without(set(slots.running) - alive)
-        if not slots.has_free_slot(task.id, plan.concurrent_tasks):
-            if task.id not in slots.waiting:
-                _save_slots(db, slots.with_waiting(task.id), unit.now, transaction)
-                TaskRepository(db).add_event(
-                    TaskEvent(
-                        id=TaskRepository(db).new_event_id(task.id),
-                        task_id=task.id,
-                        kind=StreamEventKind.LOG,
-                        message=(
-                            f"waiting for a free run slot ({len(slots.running)} of "
-                            f"{plan.concurrent_tasks} in use)"
-                        ),
-                        timestamp=unit.now,
-                        data={"waiting": True, "concurrentTasks": plan.concurrent_tasks},
-                    ),
-                    writer=transaction,
-                )
+        if agent_refusal is not None:
+            # Claimed without a slot only to be failed by the run, with this readable error.
+            unit.plan(task, TaskStatus.IN_PROGRESS, TransitionReason.CLAIM, message="claimed")
+            unit.write()
+            return Admission(
+                AdmissionOutcome.CLAIMED, _claimed(task, unit.now), agent_refusal=agent_refusal
+            )
+        assert agent is not None
+        slots = _reclaim_dead_slots(db, slots, task.id, plan.concurrent_tasks, transaction)
+        agent_slots = _load_agent_slots(db, agent.id, transaction)
+        limit = agent.limits.concurrency
+        agent_slots = _reclaim_dead_slots(db, agent_slots, task.id, limit, transaction)
+
+        user_full = not slots.has_free_slot(task.id, plan.concurrent_tasks)
+        if user_full or not agent_slots.has_free_slot(task.id, limit):
+            # It waits in the pool that is full. If it also waited in the other one, which has
+            # room, it leaves that line and hands its turn to the next task there: a task
+            # waiting for one pool never holds up the other's.
+            full, other = (slots, agent_slots) if user_full else (agent_slots, slots)
+            other_limit = limit if user_full else plan.concurrent_tasks
+            handoff: Task | None = None
+            if task.id in other.waiting:
+                if other.has_free_slot(task.id, other_limit):
+                    other, handoff = _plan_pool_release(db, transaction, other.without([task.id]))
+                else:
+                    other = other.without([task.id])
+                _save_slots(db, other, unit.now, transaction)
+                if handoff is not None:
+                    write_dispatch_record(db, transaction, handoff, tasks.new_id(), unit.now)
+            if task.id not in full.waiting:
+                _save_slots(db, full.with_waiting(task.id), unit.now, transaction)
+                if user_full:
+                    message = (
+                        f"waiting for a free run slot ({len(slots.running)} of "
+                        f"{plan.concurrent_tasks} in use)"
+                    )
+                    data: dict[str, object] = {"concurrentTasks": plan.concurrent_tasks}
+                else:
+                    message = (
+                        f"waiting for agent '{agent.id}' ({len(agent_slots.running)} of its "
+                        f"{limit} concurrent runs in use)"
+                    )
+                    data = {"agentId": agent.id, "agentConcurrency": limit}
+                _add_waiting_event(db, transaction, task, unit.now, message, data)
             return Admission(AdmissionOutcome.WAITING, task)
-        unit.plan(task, TaskStatus.IN_PROGRESS, TransitionReason.CLAIM, message="claimed")
+
+        # The chosen agent is recorded with the claim, so that its release finds its pool.
+        fields = {"agentId": agent.id} if task.agent_id != agent.id else None
+        unit.plan(
+            task, TaskStatus.IN_PROGRESS, TransitionReason.CLAIM, message="claimed", fields=fields
+        )
         unit.write()
         _save_slots(db, slots.with_running(task.id), unit.now, transaction)
-        claimed = task.model_copy(
-            update={
-                "status": TaskStatus.IN_PROGRESS,
-                "attempts": task.attempts + 1,
-                "started_at": unit.now,
-                "heartbeat_at": unit.now,
-            }
-        )
+        agent_slots = agent_slots.with_running(task.id)
+        _save_slots(db, agent_slots, unit.now, transaction)
+        status = _status_field(agent, agent_slots.running, unit.now)
+        if status is not None:
+            AgentRepository(db).update(agent.id, status, writer=transaction)
+        claimed = _claimed(task, unit.now).model_copy(update={"agent_id": agent.id})
         return Admission(
             AdmissionOutcome.CLAIMED, claimed, quota_refusal=task_minutes_refusal(user, unit.now)
         )
@@ -143,31 +263,75 @@ def admit(db: Client, task_id: str, *, now: Callable[[], datetime] = utc_now) ->
     return result
 
 
-def plan_release(
-    db: Client, transaction: Transaction, user_id: str, task_ids: list[str]
-) -> Callable[[datetime], str | None]:
-    """The reads of a release inside `transaction`; returns the function that writes it (call
-    it after every other read of the transaction). The writer returns the id of the waiting
-    task it re-dispatched, if any."""
-    tasks = TaskRepository(db)
-    slots = _load_slots(db, user_id, transaction).without(task_ids)
+def _claimed(task: Task, now: datetime) -> Task:
+    """The task as the claim left it."""
+    return task.model_copy(
+        update={
+            "status": TaskStatus.IN_PROGRESS,
+            "attempts": task.attempts + 1,
+            "started_at": now,
+            "heartbeat_at": now,
+        }
+    )
+
+
+def _plan_pool_release(
+    db: Client, transaction: Transaction, slots: TaskSlots
+) -> tuple[TaskSlots, Task | None]:
+    """Reads for freeing a pool's slots (already removed from `slots`): the pool as it will be
+    saved and the oldest waiting task still queued, to re-dispatch."""
     head = slots.waiting[:_WAITING_LOOKAHEAD]
     still_queued = {
         task.id: task
-        for task in tasks.get_many(head, transaction=transaction)
+        for task in TaskRepository(db).get_many(head, transaction=transaction)
         if task.status is TaskStatus.QUEUED
     }
     # Waiting entries that are no longer queued (cancelled, claimed by a redelivery) go.
     slots = slots.without(set(head) - set(still_queued))
     chosen = next((task_id for task_id in slots.waiting if task_id in still_queued), None)
+    return slots, still_queued[chosen] if chosen is not None else None
+
+
+def plan_release(
+    db: Client, transaction: Transaction, user_id: str, task_ids: list[str]
+) -> Callable[[datetime], str | None]:
+    """The reads of a release inside `transaction`; returns the function that writes it (call
+    it after every other read of the transaction). The writer returns the id of the waiting
+    task it re-dispatched from the user's pool, if any (one from each released agent's pool
+    is re-dispatched too)."""
+    tasks = TaskRepository(db)
+    agents = AgentRepository(db)
+    slots, user_next = _plan_pool_release(
+        db, transaction, _load_slots(db, user_id, transaction).without(task_ids)
+    )
+    agent_ids = sorted(
+        {t.agent_id for t in tasks.get_many(task_ids, transaction=transaction) if t.agent_id}
+    )
+    agent_pools: list[tuple[Agent | None, TaskSlots, Task | None]] = []
+    for agent_id in agent_ids:
+        pool = _load_agent_slots(db, agent_id, transaction)
+        if not set(task_ids) & (set(pool.running) | set(pool.waiting)):
+            continue  # nothing of this release is in that pool (claimed before it existed)
+        freed, agent_next = _plan_pool_release(db, transaction, pool.without(task_ids))
+        agent_pools.append((agents.get(agent_id, transaction=transaction), freed, agent_next))
 
     def write(now: datetime) -> str | None:
+        dispatched: set[str] = set()
         _save_slots(db, slots, now, transaction)
-        if chosen is not None:
+        if user_next is not None:
             # It stays in `waiting` until its claim: if the slot is taken again meanwhile, it
             # keeps its place at the head of the line.
-            write_dispatch_record(db, transaction, still_queued[chosen], tasks.new_id(), now)
-        return chosen
+            write_dispatch_record(db, transaction, user_next, tasks.new_id(), now)
+            dispatched.add(user_next.id)
+        for agent, pool, agent_next in agent_pools:
+            _save_slots(db, pool, now, transaction)
+            if agent_next is not None and agent_next.id not in dispatched:
+                write_dispatch_record(db, transaction, agent_next, tasks.new_id(), now)
+                dispatched.add(agent_next.id)
+            status = _status_field(agent, pool.running, now) if agent is not None else None
+            if agent is not None and status is not None:
+                agents.update(agent.id, status, writer=transaction)
+        return user_next.id if user_next is not None else None
 
     return write
 
@@ -175,13 +339,20 @@ def plan_release(
 def release(
     db: Client, user_id: str, task_ids: list[str], *, now: Callable[[], datetime] = utc_now
 ) -> str | None:
-    """Free the slots of `task_ids` (runs that ended) and re-dispatch the oldest waiting task
-    still queued. Returns the id of the task re-dispatched, if any. Safe to repeat."""
+    """Free the slots of `task_ids` whose runs ended (in their user's pool and their agents')
+    and re-dispatch the oldest waiting task still queued of each. Returns the id of the task
+    re-dispatched from the user's pool, if any. Safe to repeat; a task in progress is left
+    alone (claimed again by another attempt)."""
     from google.cloud import firestore
 
     @firestore.transactional
     def apply(transaction: Transaction) -> str | None:
-        return plan_release(db, transaction, user_id, task_ids)(now())
+        # Only runs that really ended: a task claimed again meanwhile (swept and re-run) holds
+        # its slots for the new attempt.
+        found = TaskRepository(db).get_many(task_ids, transaction=transaction)
+        running = {task.id for task in found if task.status is TaskStatus.IN_PROGRESS}
+        ended = [task_id for task_id in task_ids if task_id not in running]
+        return plan_release(db, transaction, user_id, ended)(now())
 
     result: str | None = apply(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
     return result
@@ -189,5 +360,5 @@ def release(
 
 def _save_slots(db: Client, slots: TaskSlots, now: datetime, transaction: Transaction) -> None:
     transaction.set(
-        slots_ref(db, slots.user_id), slots.model_copy(update={"updated_at": now}).to_document()
+        slots_ref(db, slots.document_id), slots.model_copy(update={"updated_at": now}).to_document()
     )

@@ -12,7 +12,10 @@ In the same commit as the change itself:
   exactly one of them; a repeated completion is a no-op transition and touches nothing;
 - a failure or cancellation cancels the unfinished dependents (and, for a cancellation, the
   subtasks), transitively, each with the reason recorded (task_graph.cancellation_cascade);
-- the counters, status and progress of each affected group (task_graph.GroupCounts).
+- the counters, status and progress of each affected group (task_graph.GroupCounts);
+- the audit stamp (`lastChangedBy`) of the unit's actor on every task and group whose status it
+  changes — the request's caller, or the system component that made the change — from which the
+  audit trigger names the actor of each transition (services.audit_trail).
 
 Work is proportional to the tasks changed and their own dependents, never to the group.
 """
@@ -22,11 +25,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from aide.adapters.repositories.task_dispatches import TaskDispatchRepository
 from aide.adapters.repositories.task_groups import TaskGroupRepository
 from aide.adapters.repositories.tasks import TaskRepository
+from aide.domain.document_ids import is_usable_id
 from aide.domain.task_dispatch import DISPATCH_RECORD_TTL, TaskDispatch
 from aide.domain.task_events import StreamEventKind, TaskEvent
 from aide.domain.task_graph import GroupCounts, GroupStatus, cancellation_cascade
@@ -37,14 +41,22 @@ from aide.domain.task_lifecycle import (
     TransitionReason,
     transition,
 )
-from aide.domain.tasks import Task, is_usable_id
+from aide.domain.tasks import Task
 from aide.domain.timestamps import utc_now
+from aide.services import audit_trail
+from aide.structured_logging import get_logger
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client, Transaction
 
+    from aide.domain.audit_trail import ChangeActor
+
 # Concurrent completions in one group contend on the group document; let them retry.
 TRANSACTION_ATTEMPTS: Final = 25
+# Runs of a unit of work whose reads did not add up (see InconsistentReads) before giving up.
+INCONSISTENT_READ_ATTEMPTS: Final = 10
+R = TypeVar("R")
+log = get_logger(__name__)
 _TERMINAL_GROUP_STATUSES: Final = frozenset(
     {GroupStatus.COMPLETED, GroupStatus.FAILED, GroupStatus.CANCELLED}
 )
@@ -56,6 +68,15 @@ class TaskNotFound(LookupError):
     def __init__(self, task_id: str) -> None:
         self.task_id = task_id
         super().__init__(f"task '{task_id}' not found")
+
+
+class InconsistentReads(RuntimeError):
+    """What one transaction read does not add up: a group's counters disagree with the statuses
+    of its tasks. Committed transactions are serialisable, so this is a transaction that lost
+    its locks while reading (wounded to break a deadlock with, say, the runtime claiming the same
+    task, which locks the task before the group while a group cancel locks the group first):
+    its later reads see other commits and its own commit will abort. It is run again from the
+    start (run_transaction); only if the disagreement persists are the counters really wrong."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +127,8 @@ class TaskUnitOfWork:
     db: Client
     transaction: Transaction
     now: datetime = field(default_factory=utc_now)
+    actor: ChangeActor | None = None
+    """Who the changes are audited as; None: the request's caller (or the anonymous system)."""
     tasks: TaskRepository = field(init=False)
     loaded: dict[str, Task] = field(default_factory=dict)
     planned: dict[str, _Planned] = field(default_factory=dict)
@@ -221,10 +244,13 @@ class TaskUnitOfWork:
             group_id = planned.task.group_id
             if group_id in groups:
                 group, counts = groups[group_id]
-                groups[group_id] = (
-                    group,
-                    counts.apply(planned.transition.from_status, planned.transition.to_status),
-                )
+                old, new = planned.transition.from_status, planned.transition.to_status
+                try:
+                    groups[group_id] = (group, counts.apply(old, new))
+                except ValueError as error:
+                    raise InconsistentReads(
+                        f"group {group_id} counts no task {old} to move to {new}"
+                    ) from error
         for task_id, remaining in self.counter_updates.items():
             self.tasks.update(
                 task_id,
@@ -232,8 +258,13 @@ class TaskUnitOfWork:
                 writer=self.transaction,
             )
         for group, counts in groups.values():
-            write_group_counts(group, counts, self.now, self.db, self.transaction)
+            write_group_counts(
+                group, counts, self.now, self.db, self.transaction, stamp=self._stamp()
+            )
         return tuple(changes)
+
+    def _stamp(self) -> dict[str, Any]:
+        return audit_trail.change_stamp(self.actor)
 
     def _load_groups(self) -> dict[str, tuple[TaskGroup, GroupCounts]]:
         group_ids = sorted({p.task.group_id for p in self.planned.values() if p.task.group_id})
@@ -256,6 +287,7 @@ class TaskUnitOfWork:
         if change.resets_attempts:
             fields["attempts"] = 0
         fields.update(planned.fields)
+        fields.update(self._stamp())
         self.tasks.update(task.id, fields, writer=self.transaction)
 
         data: dict[str, Any] = {"reason": change.reason.value}
@@ -297,7 +329,13 @@ def write_dispatch_record(
 
 
 def write_group_counts(
-    group: TaskGroup, counts: GroupCounts, now: datetime, db: Client, writer: Any
+    group: TaskGroup,
+    counts: GroupCounts,
+    now: datetime,
+    db: Client,
+    writer: Any,
+    *,
+    stamp: Mapping[str, Any] | None = None,
 ) -> TaskGroup:
     """Counters, status and progress of `group` as `counts` says (one document write)."""
     status = counts.status()
@@ -314,6 +352,7 @@ def write_group_counts(
     fields = {key: document[key] for key in ("counts", "status", "progress", "updatedAt")}
     if updated.completed_at is not None and group.completed_at is None:
         fields["completedAt"] = updated.completed_at
+    fields.update(stamp or {})
     TaskGroupRepository(db).update(group.id, fields, writer=writer)
     return updated
 
@@ -323,6 +362,7 @@ def run_unit_of_work(
     plan: Callable[[TaskUnitOfWork], Task | None],
     *,
     now: Callable[[], datetime] = utc_now,
+    actor: ChangeActor | None = None,
 ) -> ChangeResult:
     """Run `plan` (reads and planning) and write what it planned, in one transaction that is
     retried on contention. Returns the root task after the change and every change made."""
@@ -330,15 +370,28 @@ def run_unit_of_work(
 
     @firestore.transactional
     def apply(transaction: Transaction) -> ChangeResult:
-        unit = TaskUnitOfWork(db, transaction, now=now())
+        unit = TaskUnitOfWork(db, transaction, now=now(), actor=actor)
         root = plan(unit)
         changes = unit.write()
         if root is not None and root.id in unit.planned:
             root = _after(unit.planned[root.id], unit.now)
         return ChangeResult(task=root, changes=changes)
 
-    result: ChangeResult = apply(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
-    return result
+    return run_transaction(db, apply)
+
+
+def run_transaction(db: Client, apply: Callable[[Transaction], R]) -> R:
+    """`apply` (a `firestore.transactional` function) in a transaction, run again from the start
+    while it raises InconsistentReads; Firestore's own retries cover aborted commits."""
+    attempt = 1
+    while True:
+        try:
+            return apply(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        except InconsistentReads as error:
+            if attempt == INCONSISTENT_READ_ATTEMPTS:
+                raise
+            attempt += 1
+            log.warning("transaction read inconsistent data, running it again: %s", error)
 
 
 def _after(planned: _Planned, now: datetime) -> Task:
@@ -370,6 +423,7 @@ def change_status(
     message: str = "",
     fields: Mapping[str, Any] | None = None,
     now: Callable[[], datetime] = utc_now,
+    actor: ChangeActor | None = None,
 ) -> ChangeResult:
     """Move one task to `target` for `reason`, with every follow-up, atomically.
 
@@ -377,6 +431,7 @@ def change_status(
     a no-op (result `is_noop`, nothing written); an illegal one raises IllegalTransition.
     """
 
+    # Task ids also arrive in Pub/Sub messages, which no router has checked.
     if not is_usable_id(task_id):
         raise TaskNotFound(task_id)
 
@@ -390,4 +445,4 @@ def change_status(
             unit.follow_up(task.id)
         return task
 
-    return run_unit_of_work(db, plan, now=now)
+    return run_unit_of_work(db, plan, now=now, actor=actor)

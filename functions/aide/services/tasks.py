@@ -29,9 +29,9 @@ from aide.domain.tasks import (
     TaskList,
     TaskListQuery,
     TaskView,
-    is_usable_id,
 )
 from aide.domain.timestamps import rfc3339
+from aide.services import audit_trail
 from aide.services.idempotent_requests import run_idempotent
 from aide.services.task_transitions import (
     ChangeResult,
@@ -137,9 +137,10 @@ def queued_event(task: Task, event_id: str, now: datetime, message: str) -> Task
 
 
 def write_new_task(db: Client, transaction: Transaction, task: Task, now: datetime) -> None:
-    """The task document, and when it is created `queued`, its event and outbox record."""
+    """The task document (stamped for the audit trail), and when it is created `queued`, its
+    event and outbox record."""
     tasks = TaskRepository(db)
-    tasks.create(task, writer=transaction)
+    transaction.create(tasks.ref(task.id), {**task.to_document(), **audit_trail.change_stamp()})
     if task.status is TaskStatus.QUEUED:
         event_id = tasks.new_event_id(task.id)
         tasks.add_event(
@@ -246,7 +247,8 @@ def can_read(db: Client, user_id: str, owner_id: str, project_id: str | None) ->
 
 
 def get_task(db: Client, user_id: str, task_id: str) -> Task:
-    task = TaskRepository(db).get(task_id) if is_usable_id(task_id) else None
+    # The router already answered 404 for an id Firestore refuses (aide.entrypoints.routing).
+    task = TaskRepository(db).get(task_id)
     if task is None or not can_read(db, user_id, task.user_id, task.project_id):
         raise TaskNotFound(task_id)
     return task

@@ -13,6 +13,7 @@ from aide.adapters.repositories import UserRepository
 from aide.domain.access import ResourceNotFound
 from aide.domain.timestamps import utc_now
 from aide.domain.users import AdminUserUpdate, User, UserUpdate
+from aide.services import audit_trail
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client, Transaction
@@ -30,9 +31,7 @@ def _profile_fields(request: UserUpdate) -> dict[str, Any]:
     return fields
 
 
-def _apply(
-    db: Client, uid: str, fields: dict[str, Any], now: Callable[[], datetime]
-) -> User:
+def _apply(db: Client, uid: str, fields: dict[str, Any], now: Callable[[], datetime]) -> User:
     from google.cloud import firestore
 
     users = UserRepository(db)
@@ -42,7 +41,11 @@ def _apply(
         if users.get(uid, transaction=transaction) is None:
             raise ResourceNotFound("User not found")
         if fields:
-            users.update(uid, {**fields, "updatedAt": now()}, writer=transaction)
+            users.update(
+                uid,
+                {**fields, "updatedAt": now(), **audit_trail.change_stamp()},
+                writer=transaction,
+            )
 
     apply(db.transaction())
     user = users.get(uid)
