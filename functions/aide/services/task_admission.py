@@ -192,18 +192,17 @@ def admit(db: Client, task_id: str, *, now: Callable[[], datetime] = utc_now) ->
         tasks = TaskRepository(db)
         # Every read first (Firestore transactions read before they write).
         agent, agent_refusal = _agent_for(db, task, transaction)
-        slots = _load_slots(db, task.user_id, transaction)
-        user = UserRepository(db).get(task.user_id, transaction=transaction)
-        plans = PlansRepository(db).load(transaction=transaction)
-        plan = plans.plan(user.subscription.plan if user is not None else str(plans.default_plan))
-        if agent_refusal is not None:
+        if agent is None:
             # Claimed without a slot only to be failed by the run, with this readable error.
             unit.plan(task, TaskStatus.IN_PROGRESS, TransitionReason.CLAIM, message="claimed")
             unit.write()
             return Admission(
                 AdmissionOutcome.CLAIMED, _claimed(task, unit.now), agent_refusal=agent_refusal
             )
-        assert agent is not None
+        slots = _load_slots(db, task.user_id, transaction)
+        user = UserRepository(db).get(task.user_id, transaction=transaction)
+        plans = PlansRepository(db).load(transaction=transaction)
+        plan = plans.plan(user.subscription.plan if user is not None else str(plans.default_plan))
         slots = _reclaim_dead_slots(db, slots, task.id, plan.concurrent_tasks, transaction)
         agent_slots = _load_agent_slots(db, agent.id, transaction)
         limit = agent.limits.concurrency
