@@ -7,13 +7,14 @@ import os
 import queue
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from emulators.stack.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 PEER_DIR = REPO / "benchmarks" / "peer"
@@ -90,16 +91,10 @@ def _running(args: list[str], cwd: Path, pattern: str) -> Iterator[str]:
             process.wait()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def ours() -> Iterator[Target]:
     """This repository's emulator (``python -m emulators.firestore``)."""
-    admin_port = _free_port()
+    admin_port = free_port()
     args = [sys.executable, "-m", "emulators.firestore", "--host", "127.0.0.1", "--port", "0"]
     args += ["--admin-port", str(admin_port)]
     with _running(args, REPO, r"Firestore emulator ready on [\d.]+:(?P<port>\d+)") as host:

@@ -23,7 +23,6 @@ import random
 import statistics
 import sys
 import time
-import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -220,36 +219,32 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.sizes.split(",") if size]
 
+    from benchmarks.scratch_project import scratch_project
     from emulators.firestore import FirestoreEmulator
-    from emulators.stack.clients import firestore_client
 
     emulator = FirestoreEmulator(indexes_path=ROOT / "firestore.indexes.json").start()
     minilm, hashing = LocalMiniLmEmbedder(), HashingEmbedder()
     rows: list[Row] = []
     populate_seconds: dict[int, float] = {}
     try:
-        project = f"bench-{uuid.uuid4().hex[:10]}"
-        db = firestore_client(emulator.address, project)
-        started = time.perf_counter()
-        recall, cases = recall_at_3(db, minilm)
-        recall_seconds = time.perf_counter() - started
-        print(f"recall@3 {recall:.2f} ({recall_seconds:.0f} s incl. model load)", flush=True)
-        db.close()
-        emulator.clear(project)
+        with scratch_project(emulator) as (_, db):
+            started = time.perf_counter()
+            recall, cases = recall_at_3(db, minilm)
+            recall_seconds = time.perf_counter() - started
+            print(f"recall@3 {recall:.2f} ({recall_seconds:.0f} s incl. model load)", flush=True)
 
         for size in sizes:
-            project = f"bench-{uuid.uuid4().hex[:10]}"
-            db = firestore_client(emulator.address, project)
-            embedder: Embedder = minilm if size <= MINILM_UP_TO else hashing
-            scope = KnowledgeScope("bench-user", f"scale-{size}")
-            populate_seconds[size] = populate(db, embedder, scope, size)
-            print(f"{size} entities written in {populate_seconds[size]:.0f} s", flush=True)
-            for mode, requests in query_modes(args.queries).items():
-                row = measure_queries(emulator, project, db, embedder, scope, size, mode, requests)
-                rows.append(row)
-                print(row, flush=True)
-            db.close()
-            emulator.clear(project)
+            with scratch_project(emulator) as (project, db):
+                embedder: Embedder = minilm if size <= MINILM_UP_TO else hashing
+                scope = KnowledgeScope("bench-user", f"scale-{size}")
+                populate_seconds[size] = populate(db, embedder, scope, size)
+                print(f"{size} entities written in {populate_seconds[size]:.0f} s", flush=True)
+                for mode, requests in query_modes(args.queries).items():
+                    row = measure_queries(
+                        emulator, project, db, embedder, scope, size, mode, requests
+                    )
+                    rows.append(row)
+                    print(row, flush=True)
     finally:
         emulator.stop()
 

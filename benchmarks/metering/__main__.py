@@ -20,9 +20,7 @@ import statistics
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,8 @@ from aide.domain import collections  # noqa: E402
 from aide.domain.system_config import DEFAULT_PLANS, PlanName  # noqa: E402
 from aide.domain.users import User, quotas_for_plan  # noqa: E402
 from aide.services import metering, quota_reset  # noqa: E402
+
+from benchmarks.scratch_project import scratch_project  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -48,17 +48,8 @@ class Bench:
     def close(self) -> None:
         self.firestore.stop()
 
-    @contextmanager
-    def project(self) -> Iterator[tuple[str, Any]]:
-        from emulators.stack.clients import firestore_client
-
-        project = f"bench-{uuid.uuid4().hex[:10]}"
-        client = firestore_client(self.firestore.address, project)
-        try:
-            yield project, client
-        finally:
-            client.close()
-            self.firestore.clear(project)
+    def project(self) -> AbstractContextManager[tuple[str, Any]]:
+        return scratch_project(self.firestore)
 
 
 def make_user(db: Any, uid: str, *, limit: int, burst: int, at: datetime = NOW) -> User:

@@ -21,9 +21,8 @@ import argparse
 import json
 import platform
 import sys
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +36,8 @@ from aide.domain.tasks import TaskCreate, TaskListQuery  # noqa: E402
 from aide.services import task_groups, tasks  # noqa: E402
 from aide.services.task_dispatch import publish_dispatch  # noqa: E402
 from aide.services.task_execution import claim_task, complete_task  # noqa: E402
+
+from benchmarks.scratch_project import scratch_project  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 OWNER = "bench-user"
@@ -68,17 +69,8 @@ class Bench:
         self.pubsub.stop()
         self.firestore.stop()
 
-    @contextmanager
-    def project(self) -> Iterator[tuple[str, Any]]:
-        from emulators.stack.clients import firestore_client
-
-        project = f"bench-{uuid.uuid4().hex[:10]}"
-        client = firestore_client(self.firestore.address, project)
-        try:
-            yield project, client
-        finally:
-            client.close()
-            self.firestore.clear(project)
+    def project(self) -> AbstractContextManager[tuple[str, Any]]:
+        return scratch_project(self.firestore)
 
     def measure(
         self,

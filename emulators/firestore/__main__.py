@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import gc
-import signal
 import sys
-import threading
-import types
 
 from emulators.firestore import FirestoreEmulator
 from emulators.firestore.rules import RulesSyntaxError
+from emulators.foreground import default_admin_port, stop_on_signals
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,9 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--import", dest="import_dir", help="load documents exported earlier")
     parser.add_argument("--export-on-exit", help="write all documents here on shutdown")
     args = parser.parse_args(argv)
-    admin_port = args.admin_port
-    if admin_port is None:
-        admin_port = args.port + 1 if args.port else 0
+    admin_port = default_admin_port(args.port, args.admin_port)
     try:
         emulator = FirestoreEmulator(
             host=args.host,
@@ -43,13 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     except RulesSyntaxError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: types.FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    stop = stop_on_signals()
     # Library objects loaded at startup live forever; freezing them keeps full garbage
     # collections (which otherwise walk them all) from adding to request tail latency, and a
     # larger young generation stops a 10,000-document query from triggering dozens of them.

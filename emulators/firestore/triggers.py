@@ -23,7 +23,7 @@ from typing import Any
 from emulators.firestore import clock
 from emulators.firestore.paths import render_field
 from emulators.firestore.store import Change, Database
-from emulators.pubsub.logs import JsonLog
+from emulators.json_log import JsonLog
 
 EVENT_PREFIX = "google.cloud.firestore.document.v1."
 EVENT_KINDS = ("written", "created", "updated", "deleted")

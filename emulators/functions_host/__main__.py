@@ -10,12 +10,10 @@ Prints `Functions host ready on HOST:PORT (N functions)` once serving and wired.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
+from emulators.foreground import stop_on_signals
 from emulators.functions_host.host import EmulatorHosts, FunctionsHost
 from emulators.functions_host.logs import log
 
@@ -43,13 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    stop = stop_on_signals()
 
     host = FunctionsHost(
         source_dir=args.source,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulators.pubsub.logs import JsonLog
+from emulators.json_log import JsonLog
 
 _log = JsonLog("functions-host")
 

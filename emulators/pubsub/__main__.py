@@ -6,19 +6,10 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
-from types import FrameType
 
+from emulators.foreground import default_admin_port, stop_on_signals
 from emulators.pubsub.emulator import PubSubEmulator
-
-
-def default_admin_port(port: int, admin_port: int | None) -> int:
-    """The admin API sits next to the gRPC port unless told otherwise (any free port for 0)."""
-    if admin_port is not None:
-        return admin_port
-    return port + 1 if port else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,13 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     admin_port = default_admin_port(args.port, args.admin_port)
 
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    stop = stop_on_signals()
 
     emulator = PubSubEmulator(
         host=args.host,

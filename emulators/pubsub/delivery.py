@@ -27,8 +27,8 @@ import urllib.request
 import uuid
 from typing import Any
 
+from emulators.json_log import JsonLog
 from emulators.pubsub.cloudevent import message_published_request
-from emulators.pubsub.logs import JsonLog
 from emulators.pubsub.messages import PublishedMessage
 from emulators.pubsub.push_subscriptions import PushSubscription
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import grpc
 
+from emulators.json_log import JsonLog
 from emulators.pubsub.admin import AdminServer
 from emulators.pubsub.broker import Broker
 from emulators.pubsub.delivery import PushDispatcher, RetryPolicy
 from emulators.pubsub.grpc_service import PublisherService, SubscriberService
-from emulators.pubsub.logs import JsonLog
 from emulators.pubsub.push_subscriptions import PushSubscription
 
 # Each StreamingPull holds a server thread for its lifetime, so leave room beyond unary calls.

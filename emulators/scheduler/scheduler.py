@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from emulators.pubsub.logs import JsonLog
+from emulators.json_log import JsonLog
 from emulators.scheduler.clock import Clock, SystemClock
 from emulators.scheduler.jobs import ScheduledJob
 from emulators.scheduler.schedules import Schedule, is_unix_cron, parse_schedule

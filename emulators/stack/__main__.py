@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from emulators.foreground import stop_on_signals
 from emulators.functions_host.host import EmulatorHosts
 from emulators.stack.processes import ChildFailed
 from emulators.stack.stack import (
@@ -89,11 +90,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
     def interrupt_start(signum: int, frame: FrameType | None) -> None:
         # During start-up an exception is the way out: start() stops what it started.
         raise KeyboardInterrupt
@@ -129,8 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("stack: interrupted while starting; stopped")
         return 130
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    stop = stop_on_signals()
     try:
         _say(f"AIDE local platform (project {stack.project}, region {stack.region})")
         for name, where in stack.endpoints():

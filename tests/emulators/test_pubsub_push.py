@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import random
-import socket
 import threading
 import time
 import urllib.request
@@ -27,6 +26,7 @@ from firebase_functions.core import CloudEvent
 from google.cloud import pubsub_v1
 
 from emulators.pubsub import PubSubEmulator
+from emulators.stack.ports import free_port
 
 MIN_BACKOFF = 0.05
 MAX_BACKOFF = 0.2
@@ -291,9 +291,7 @@ def test_without_retry_a_failure_is_logged_once(
 def test_unreachable_function_is_retried_then_dead_lettered(
     emulator: PubSubEmulator, publisher: pubsub_v1.PublisherClient, project: str
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+    closed_port = free_port()
     emulator.set_push_subscriptions(
         project,
         [

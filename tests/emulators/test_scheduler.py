@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from emulators.scheduler import (
     firebase_job_name,
     parse_schedule,
 )
+from emulators.stack.ports import free_port
 
 UTC = dt.UTC
 WAIT_SECONDS = 10.0
@@ -260,9 +260,7 @@ def test_run_now_posts_what_cloud_scheduler_sends(function: ScheduledFunction) -
 
 
 def test_run_now_reports_an_unreachable_function() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     scheduler = Scheduler([ScheduledJob("gone", "* * * * *", None, f"http://127.0.0.1:{port}/")])
     with pytest.raises(ConnectionError):
         scheduler.run_now("gone")

@@ -20,6 +20,8 @@ from aide.entrypoints import health as health_entry
 from aide.services.health import Check, firestore_check
 from flask import Flask
 
+from emulators.stack.ports import free_port
+
 app = Flask(__name__)
 
 
@@ -29,10 +31,7 @@ def _ok(timeout: float) -> None:
 
 def _unreachable(timeout: float) -> None:
     # A closed local port: connection refused, like a service that is down.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    socket.create_connection(("127.0.0.1", port), timeout=timeout).close()
+    socket.create_connection(("127.0.0.1", free_port()), timeout=timeout).close()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aide import config
 
@@ -20,6 +20,20 @@ PUBLISH_TIMEOUT_SECONDS = 30.0
 
 def topic_path(topic: str, project: str | None = None) -> str:
     return f"projects/{project or config.project_id()}/topics/{topic}"
+
+
+class MessagePublisher(Protocol):
+    """What services publish through: PubSubPublisher, or a recording stand-in in tests."""
+
+    def publish(
+        self,
+        topic: str,
+        data: Mapping[str, Any],
+        *,
+        attributes: Mapping[str, str] | None = None,
+        ordering_key: str = "",
+        timeout: float = ...,
+    ) -> str: ...
 
 
 class PubSubPublisher:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
@@ -197,6 +197,59 @@ class Endpoint:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class _AuthenticatedFunction:
+    """Declares the operations of one HTTP function behind the auth layer (aide.entrypoints.auth).
+
+    `errors` are the statuses every operation of the function can answer with (503: Firestore
+    does not answer); each operation adds its own.
+    """
+
+    function: str
+    errors: tuple[int, ...] = ()
+
+    def operation(
+        self,
+        method: str,
+        path: str,
+        operation_id: str,
+        summary: str,
+        data: type[BaseModel] | None,
+        *,
+        errors: tuple[int, ...] = (),
+        request: type[BaseModel] | None = None,
+        status: int = 200,
+        description: str = "",
+        tag: str = "",
+    ) -> Endpoint:
+        return Endpoint(
+            function=self.function,
+            method=method,
+            path=path,
+            operation_id=operation_id,
+            summary=summary,
+            description=description,
+            request=request,
+            responses={status: data},
+            # Every authenticated call is metered (aide.entrypoints.metering): any of them may
+            # answer 429 with {"error": "Quota exceeded", "limit", "reset"} in the error
+            # details, Retry-After and the RateLimit / RateLimit-Policy headers.
+            errors=tuple(sorted({*self.errors, *errors, 429})),
+            authenticated=True,
+            tags=(tag or self.function,),
+        )
+
+
+_TASKS: Final = _AuthenticatedFunction("tasks")
+_TASK_GROUPS: Final = _AuthenticatedFunction("task_groups")
+_AGENTS: Final = _AuthenticatedFunction("agents", errors=(503,))
+_USERS: Final = _AuthenticatedFunction("users", errors=(503,))
+_API_KEYS: Final = _AuthenticatedFunction("api_keys", errors=(503,))
+_PROJECTS: Final = _AuthenticatedFunction("projects", errors=(503,))
+# Every knowledge call names a scope: a bad projectId is 400, one the caller cannot read 404.
+_KNOWLEDGE: Final = _AuthenticatedFunction("knowledge", errors=(400, 404, 503))
+_ADMIN: Final = _AuthenticatedFunction("admin", errors=(401, 403))
+
 ENDPOINTS: Final[list[Endpoint]] = [
     Endpoint(
         function="health",
@@ -231,12 +284,15 @@ ENDPOINTS: Final[list[Endpoint]] = [
         errors=(404,),
         tags=("platform",),
     ),
-    Endpoint(
-        function="tasks",
-        method="POST",
-        path="/",
-        operation_id="createTask",
-        summary="Create a task (dispatched at once unless it waits for dependencies)",
+    _TASKS.operation(
+        "POST",
+        "/",
+        "createTask",
+        "Create a task (dispatched at once unless it waits for dependencies)",
+        TaskView,
+        status=201,
+        request=TaskCreate,
+        errors=(400, 409),
         description=(
             "Optional `Idempotency-Key` header (1-255 printable ASCII characters): the same key "
             "and body within 24 hours answers the original result again (with the header "
@@ -244,128 +300,102 @@ ENDPOINTS: Final[list[Endpoint]] = [
             "is 409. `dependencies` are ids of the caller's existing tasks: unknown ones are 400, "
             "a failed or cancelled one is 409. Unknown `agentId`/`projectId` are 400."
         ),
-        request=TaskCreate,
-        responses={201: TaskView},
-        errors=(400, 409),
-        authenticated=True,
-        tags=("tasks",),
     ),
-    Endpoint(
-        function="tasks",
-        method="GET",
-        path="/",
-        operation_id="listTasks",
-        summary="The caller's tasks, newest first, with filters and cursor pagination",
+    _TASKS.operation(
+        "GET",
+        "/",
+        "listTasks",
+        "The caller's tasks, newest first, with filters and cursor pagination",
+        TaskList,
+        errors=(400,),
         description=(
             "Query parameters (schema task_list_query): status, projectId, priority, agentId, "
             "limit (1-100, default 20), cursor (the previous page's nextCursor, with the same "
             "filters). With the projectId of a project the caller can read, every task of that "
             "project is listed. Unknown or repeated parameters and bad cursors are 400."
         ),
-        responses={200: TaskList},
-        errors=(400,),
-        authenticated=True,
-        tags=("tasks",),
     ),
-    Endpoint(
-        function="tasks",
-        method="GET",
-        path="/{taskId}",
-        operation_id="getTask",
-        summary="A task the caller owns or can read through a team project",
-        responses={200: TaskView},
+    _TASKS.operation(
+        "GET",
+        "/{taskId}",
+        "getTask",
+        "A task the caller owns or can read through a team project",
+        TaskView,
         errors=(404,),
-        authenticated=True,
-        tags=("tasks",),
     ),
-    Endpoint(
-        function="tasks",
-        method="GET",
-        path="/{taskId}/events",
-        operation_id="listTaskEvents",
-        summary="The task's event stream so far, oldest first (at most 500)",
+    _TASKS.operation(
+        "GET",
+        "/{taskId}/events",
+        "listTaskEvents",
+        "The task's event stream so far, oldest first (at most 500)",
+        TaskEventList,
+        errors=(404,),
         description="Clients then listen to tasks/{taskId}/events in Firestore for live updates.",
-        responses={200: TaskEventList},
-        errors=(404,),
-        authenticated=True,
-        tags=("tasks",),
     ),
-    Endpoint(
-        function="tasks",
-        method="POST",
-        path="/{taskId}/cancel",
-        operation_id="cancelTask",
-        summary="Cancel a task, its unfinished subtasks and dependents (transitively)",
+    _TASKS.operation(
+        "POST",
+        "/{taskId}/cancel",
+        "cancelTask",
+        "Cancel a task, its unfinished subtasks and dependents (transitively)",
+        TaskView,
+        request=TaskCancel,
+        errors=(404, 409),
         description=(
             'Optional body {"reason"}. Cancelling a cancelled task returns it unchanged; a '
             "completed or failed task is 409."
         ),
-        request=TaskCancel,
-        responses={200: TaskView},
-        errors=(404, 409),
-        authenticated=True,
-        tags=("tasks",),
     ),
-    Endpoint(
-        function="tasks",
-        method="POST",
-        path="/{taskId}/retry",
-        operation_id="retryTask",
-        summary="Queue a failed task again with a fresh attempt budget",
+    _TASKS.operation(
+        "POST",
+        "/{taskId}/retry",
+        "retryTask",
+        "Queue a failed task again with a fresh attempt budget",
+        TaskView,
+        errors=(404, 409),
         description="Any task that is not failed is 409.",
-        responses={200: TaskView},
-        errors=(404, 409),
-        authenticated=True,
-        tags=("tasks",),
     ),
-    Endpoint(
-        function="tasks",
-        method="GET",
-        path="/{taskId}/context",
-        operation_id="getTaskContext",
-        summary="What the agent is given for the task (the seed's getContextForTask)",
+    _TASKS.operation(
+        "GET",
+        "/{taskId}/context",
+        "getTaskContext",
+        "What the agent is given for the task (the seed's getContextForTask)",
+        TaskContextView,
+        errors=(404,),
         description=(
             "The task's inputs, its dependencies' outputs (inline, or outputRef when stored in "
             "Cloud Storage) and relevant memory: the dependencies' output nodes and the task's "
             "own reasoning steps stored so far."
         ),
-        responses={200: TaskContextView},
-        errors=(404,),
-        authenticated=True,
-        tags=("tasks",),
     ),
-    Endpoint(
-        function="tasks",
-        method="GET",
-        path="/{taskId}/graph",
-        operation_id="getTaskGraph",
-        summary="The task's execution graph: task, dependencies, reasoning steps, output",
-        responses={200: TaskGraphView},
+    _TASKS.operation(
+        "GET",
+        "/{taskId}/graph",
+        "getTaskGraph",
+        "The task's execution graph: task, dependencies, reasoning steps, output",
+        TaskGraphView,
         errors=(404,),
-        authenticated=True,
-        tags=("tasks",),
     ),
-    Endpoint(
-        function="tasks",
-        method="GET",
-        path="/{taskId}/output",
-        operation_id="getTaskOutput",
-        summary="The task's full outputs, read from Cloud Storage when over 100 KiB",
+    _TASKS.operation(
+        "GET",
+        "/{taskId}/output",
+        "getTaskOutput",
+        "The task's full outputs, read from Cloud Storage when over 100 KiB",
+        TaskOutputView,
+        errors=(404,),
         description=(
             "Small outputs are inline on the task; larger ones are stored in Cloud Storage and "
             "the task's `outputs` says `stored: true` with this `downloadPath`."
         ),
-        responses={200: TaskOutputView},
-        errors=(404,),
-        authenticated=True,
-        tags=("tasks",),
     ),
-    Endpoint(
-        function="task_groups",
-        method="POST",
-        path="/",
-        operation_id="createTaskGroup",
-        summary="Create up to 1,000 tasks naming each other by refs, atomically",
+    _TASK_GROUPS.operation(
+        "POST",
+        "/",
+        "createTaskGroup",
+        "Create up to 1,000 tasks naming each other by refs, atomically",
+        TaskGroupView,
+        status=201,
+        request=TaskGroupCreate,
+        errors=(400, 409),
         description=(
             "Unknown, duplicate and self refs and dependency cycles are 400 naming the refs "
             "(error.details.code: UNKNOWN_REF, DUPLICATE_REF, SELF_DEPENDENCY, "
@@ -373,490 +403,329 @@ ENDPOINTS: Final[list[Endpoint]] = [
             "dependencies are dispatched at once; the others when their last dependency "
             "completes. Same `Idempotency-Key` semantics as createTask."
         ),
-        request=TaskGroupCreate,
-        responses={201: TaskGroupView},
-        errors=(400, 409),
-        authenticated=True,
-        tags=("task_groups",),
     ),
-    Endpoint(
-        function="task_groups",
-        method="GET",
-        path="/{groupId}",
-        operation_id="getTaskGroup",
-        summary="A task group with its status, progress, counters and {ref, id} of its tasks",
-        responses={200: TaskGroupView},
+    _TASK_GROUPS.operation(
+        "GET",
+        "/{groupId}",
+        "getTaskGroup",
+        "A task group with its status, progress, counters and {ref, id} of its tasks",
+        TaskGroupView,
         errors=(404,),
-        authenticated=True,
-        tags=("task_groups",),
     ),
-    Endpoint(
-        function="task_groups",
-        method="POST",
-        path="/{groupId}/cancel",
-        operation_id="cancelTaskGroup",
-        summary="Cancel every unfinished task of the group",
+    _TASK_GROUPS.operation(
+        "POST",
+        "/{groupId}/cancel",
+        "cancelTaskGroup",
+        "Cancel every unfinished task of the group",
+        TaskGroupView,
+        request=TaskCancel,
+        errors=(404,),
         description=(
             'Optional body {"reason"}. A group with nothing left to cancel is returned as is.'
         ),
-        request=TaskCancel,
-        responses={200: TaskGroupView},
-        errors=(404,),
-        authenticated=True,
-        tags=("task_groups",),
     ),
-    # --- agents, users, api_keys, projects (auth layer: aide.entrypoints.auth) ---------------
-    Endpoint(
-        function="agents",
-        method="GET",
-        path="/",
-        operation_id="listAgents",
-        summary="The agent registry, optionally filtered by ?status=idle|busy|offline",
+    _AGENTS.operation(
+        "GET",
+        "/",
+        "listAgents",
+        "The agent registry, optionally filtered by ?status=idle|busy|offline",
+        AgentList,
+        errors=(400,),
         description="An unknown status is 400. API keys need scope agents:read.",
-        responses={200: AgentList},
-        errors=(400, 503),
-        authenticated=True,
-        tags=("agents",),
     ),
-    Endpoint(
-        function="agents",
-        method="GET",
-        path="/{agentId}",
-        operation_id="getAgent",
-        summary="One agent",
-        responses={200: AgentEnvelope},
-        errors=(404, 503),
-        authenticated=True,
-        tags=("agents",),
-    ),
-    Endpoint(
-        function="agents",
-        method="POST",
-        path="/",
-        operation_id="createAgentTask",
-        summary="The seed's create-and-start: a task from {task: {description, priority}}",
+    _AGENTS.operation("GET", "/{agentId}", "getAgent", "One agent", AgentEnvelope, errors=(404,)),
+    _AGENTS.operation(
+        "POST",
+        "/",
+        "createAgentTask",
+        "The seed's create-and-start: a task from {task: {description, priority}}",
+        TaskView,
+        request=AgentTaskRequest,
+        errors=(400, 409),
         description=(
             "Creates the task through createTask's service and dispatches it; answers 200 (as "
             "the seed expects) with data.task. Without `task.title`, the title is the "
             "description's first line, cut at a word to at most 100 characters. Same "
             "`Idempotency-Key` semantics as createTask. API keys need scope tasks:write."
         ),
-        request=AgentTaskRequest,
-        responses={200: TaskView},
-        errors=(400, 409, 503),
-        authenticated=True,
-        tags=("agents",),
     ),
-    Endpoint(
-        function="users",
-        method="GET",
-        path="/me",
-        operation_id="getMe",
-        summary="The caller's account (provisioned with the default plan on the first call)",
-        responses={200: UserEnvelope},
-        errors=(503,),
-        authenticated=True,
-        tags=("users",),
+    _USERS.operation(
+        "GET",
+        "/me",
+        "getMe",
+        "The caller's account (provisioned with the default plan on the first call)",
+        UserEnvelope,
     ),
-    Endpoint(
-        function="users",
-        method="PATCH",
-        path="/me",
-        operation_id="updateMe",
-        summary="Change the caller's displayName and preferences (nothing else)",
-        description="role, status, subscription, quotas and unknown fields are 400.",
+    _USERS.operation(
+        "PATCH",
+        "/me",
+        "updateMe",
+        "Change the caller's displayName and preferences (nothing else)",
+        UserEnvelope,
         request=UserUpdate,
-        responses={200: UserEnvelope},
-        errors=(404, 503),
-        authenticated=True,
-        tags=("users",),
+        errors=(404,),
+        description="role, status, subscription, quotas and unknown fields are 400.",
     ),
-    Endpoint(
-        function="users",
-        method="GET",
-        path="/{uid}",
-        operation_id="getUser",
-        summary="Any account (admins only)",
-        responses={200: UserEnvelope},
-        errors=(404, 503),
-        authenticated=True,
-        tags=("users",),
+    _USERS.operation(
+        "GET", "/{uid}", "getUser", "Any account (admins only)", UserEnvelope, errors=(404,)
     ),
-    Endpoint(
-        function="users",
-        method="PATCH",
-        path="/{uid}",
-        operation_id="updateUser",
-        summary="Change an account's role or status (admins only)",
+    _USERS.operation(
+        "PATCH",
+        "/{uid}",
+        "updateUser",
+        "Change an account's role or status (admins only)",
+        UserEnvelope,
         request=AdminUserUpdate,
-        responses={200: UserEnvelope},
-        errors=(404, 503),
-        authenticated=True,
-        tags=("users",),
+        errors=(404,),
     ),
-    Endpoint(
-        function="api_keys",
-        method="POST",
-        path="/",
-        operation_id="createApiKey",
-        summary="Issue an API key; data.key is shown in this response only",
+    _API_KEYS.operation(
+        "POST",
+        "/",
+        "createApiKey",
+        "Issue an API key; data.key is shown in this response only",
+        ApiKeyIssued,
+        status=201,
+        request=ApiKeyCreate,
         description=(
             "Developers and admins, with an ID token (never with an API key). The key reads "
             "aide_<id>_<secret> and is sent as `Authorization: Bearer <key>` or `X-API-Key`. "
             "Unknown scopes and an expiresAt not in the future are 400."
         ),
-        request=ApiKeyCreate,
-        responses={201: ApiKeyIssued},
-        errors=(503,),
-        authenticated=True,
-        tags=("api_keys",),
     ),
-    Endpoint(
-        function="api_keys",
-        method="GET",
-        path="/",
-        operation_id="listApiKeys",
-        summary="The caller's API keys, newest first (never the key or its hash)",
-        responses={200: ApiKeyList},
-        errors=(503,),
-        authenticated=True,
-        tags=("api_keys",),
+    _API_KEYS.operation(
+        "GET",
+        "/",
+        "listApiKeys",
+        "The caller's API keys, newest first (never the key or its hash)",
+        ApiKeyList,
     ),
-    Endpoint(
-        function="api_keys",
-        method="GET",
-        path="/{keyId}",
-        operation_id="getApiKey",
-        summary="One of the caller's API keys",
-        responses={200: ApiKeyEnvelope},
-        errors=(404, 503),
-        authenticated=True,
-        tags=("api_keys",),
+    _API_KEYS.operation(
+        "GET",
+        "/{keyId}",
+        "getApiKey",
+        "One of the caller's API keys",
+        ApiKeyEnvelope,
+        errors=(404,),
     ),
-    Endpoint(
-        function="api_keys",
-        method="DELETE",
-        path="/{keyId}",
-        operation_id="revokeApiKey",
-        summary="Revoke one of the caller's API keys (idempotent)",
-        responses={200: ApiKeyEnvelope},
-        errors=(404, 503),
-        authenticated=True,
-        tags=("api_keys",),
+    _API_KEYS.operation(
+        "DELETE",
+        "/{keyId}",
+        "revokeApiKey",
+        "Revoke one of the caller's API keys (idempotent)",
+        ApiKeyEnvelope,
+        errors=(404,),
     ),
-    Endpoint(
-        function="projects",
-        method="POST",
-        path="/",
-        operation_id="createProject",
-        summary="Create a project owned by the caller",
+    _PROJECTS.operation(
+        "POST",
+        "/",
+        "createProject",
+        "Create a project owned by the caller",
+        ProjectEnvelope,
+        status=201,
         request=ProjectCreate,
-        responses={201: ProjectEnvelope},
-        errors=(503,),
-        authenticated=True,
-        tags=("projects",),
     ),
-    Endpoint(
-        function="projects",
-        method="GET",
-        path="/",
-        operation_id="listProjects",
-        summary="Projects the caller owns and team projects they belong to (newest 100)",
-        responses={200: ProjectList},
-        errors=(503,),
-        authenticated=True,
-        tags=("projects",),
+    _PROJECTS.operation(
+        "GET",
+        "/",
+        "listProjects",
+        "Projects the caller owns and team projects they belong to (newest 100)",
+        ProjectList,
     ),
-    Endpoint(
-        function="projects",
-        method="GET",
-        path="/{projectId}",
-        operation_id="getProject",
-        summary="A project the caller owns or is a member of (team); 404 otherwise",
-        responses={200: ProjectEnvelope},
-        errors=(404, 503),
-        authenticated=True,
-        tags=("projects",),
+    _PROJECTS.operation(
+        "GET",
+        "/{projectId}",
+        "getProject",
+        "A project the caller owns or is a member of (team); 404 otherwise",
+        ProjectEnvelope,
+        errors=(404,),
     ),
-    Endpoint(
-        function="projects",
-        method="PATCH",
-        path="/{projectId}",
-        operation_id="updateProject",
-        summary="Change a project (owner only; members get 403)",
-        description="A null description or settings clears it.",
+    _PROJECTS.operation(
+        "PATCH",
+        "/{projectId}",
+        "updateProject",
+        "Change a project (owner only; members get 403)",
+        ProjectEnvelope,
         request=ProjectUpdate,
-        responses={200: ProjectEnvelope},
-        errors=(404, 503),
-        authenticated=True,
-        tags=("projects",),
+        errors=(404,),
+        description="A null description or settings clears it.",
     ),
-    Endpoint(
-        function="projects",
-        method="DELETE",
-        path="/{projectId}",
-        operation_id="deleteProject",
-        summary="Delete a project (owner only); its tasks keep their projectId",
-        responses={200: ProjectDeleted},
-        errors=(404, 503),
-        authenticated=True,
-        tags=("projects",),
+    _PROJECTS.operation(
+        "DELETE",
+        "/{projectId}",
+        "deleteProject",
+        "Delete a project (owner only); its tasks keep their projectId",
+        ProjectDeleted,
+        errors=(404,),
     ),
-    Endpoint(
-        function="projects",
-        method="POST",
-        path="/{projectId}/members",
-        operation_id="addProjectMember",
-        summary="Add a user to a team project (owner only)",
-        description="409 for a project that is not a team project; 400 for an unknown user.",
+    _PROJECTS.operation(
+        "POST",
+        "/{projectId}/members",
+        "addProjectMember",
+        "Add a user to a team project (owner only)",
+        ProjectEnvelope,
         request=ProjectMemberAdd,
-        responses={200: ProjectEnvelope},
-        errors=(404, 409, 503),
-        authenticated=True,
-        tags=("projects",),
+        errors=(404, 409),
+        description="409 for a project that is not a team project; 400 for an unknown user.",
     ),
-    Endpoint(
-        function="projects",
-        method="DELETE",
-        path="/{projectId}/members/{uid}",
-        operation_id="removeProjectMember",
-        summary="Remove a member (the owner removes anyone, a member removes themself)",
-        responses={200: ProjectEnvelope},
-        errors=(404, 503),
-        authenticated=True,
-        tags=("projects",),
+    _PROJECTS.operation(
+        "DELETE",
+        "/{projectId}/members/{uid}",
+        "removeProjectMember",
+        "Remove a member (the owner removes anyone, a member removes themself)",
+        ProjectEnvelope,
+        errors=(404,),
     ),
-    Endpoint(
-        function="knowledge",
-        method="POST",
-        path="/entities",
-        operation_id="createKnowledgeEntities",
-        summary="Create entities with observations; names already in the scope are skipped",
+    _KNOWLEDGE.operation(
+        "POST",
+        "/entities",
+        "createKnowledgeEntities",
+        "Create entities with observations; names already in the scope are skipped",
+        WriteResult,
+        request=EntitiesCreate,
         description=(
             "Atomic per request; projectId selects project knowledge (404 if not readable)."
         ),
-        request=EntitiesCreate,
-        responses={200: WriteResult},
-        errors=(400, 404, 429, 503),
-        authenticated=True,
-        tags=("knowledge",),
     ),
-    Endpoint(
-        function="knowledge",
-        method="POST",
-        path="/entities:delete",
-        operation_id="deleteKnowledgeEntities",
-        summary="Delete entities with their observations and relations",
+    _KNOWLEDGE.operation(
+        "POST",
+        "/entities:delete",
+        "deleteKnowledgeEntities",
+        "Delete entities with their observations and relations",
+        WriteResult,
         request=EntitiesDelete,
-        responses={200: WriteResult},
-        errors=(400, 404, 429, 503),
-        authenticated=True,
-        tags=("knowledge",),
     ),
-    Endpoint(
-        function="knowledge",
-        method="POST",
-        path="/relations",
-        operation_id="createKnowledgeRelations",
-        summary="Create relations; identical open ones are skipped, supersede closes older ones",
+    _KNOWLEDGE.operation(
+        "POST",
+        "/relations",
+        "createKnowledgeRelations",
+        "Create relations; identical open ones are skipped, supersede closes older ones",
+        WriteResult,
         request=RelationsCreate,
-        responses={200: WriteResult},
-        errors=(400, 404, 429, 503),
-        authenticated=True,
-        tags=("knowledge",),
     ),
-    Endpoint(
-        function="knowledge",
-        method="POST",
-        path="/relations:close",
-        operation_id="closeKnowledgeRelations",
-        summary="End open relations at validTo (kept for asOf reads)",
+    _KNOWLEDGE.operation(
+        "POST",
+        "/relations:close",
+        "closeKnowledgeRelations",
+        "End open relations at validTo (kept for asOf reads)",
+        WriteResult,
         request=RelationsClose,
-        responses={200: WriteResult},
-        errors=(400, 404, 429, 503),
-        authenticated=True,
-        tags=("knowledge",),
     ),
-    Endpoint(
-        function="knowledge",
-        method="POST",
-        path="/relations:delete",
-        operation_id="deleteKnowledgeRelations",
-        summary="Delete open relations",
+    _KNOWLEDGE.operation(
+        "POST",
+        "/relations:delete",
+        "deleteKnowledgeRelations",
+        "Delete open relations",
+        WriteResult,
         request=RelationsDelete,
-        responses={200: WriteResult},
-        errors=(400, 404, 429, 503),
-        authenticated=True,
-        tags=("knowledge",),
     ),
-    Endpoint(
-        function="knowledge",
-        method="POST",
-        path="/observations",
-        operation_id="addKnowledgeObservations",
-        summary="Add observations to entities; ones already present are skipped",
+    _KNOWLEDGE.operation(
+        "POST",
+        "/observations",
+        "addKnowledgeObservations",
+        "Add observations to entities; ones already present are skipped",
+        WriteResult,
         request=ObservationsAdd,
-        responses={200: WriteResult},
-        errors=(400, 404, 429, 503),
-        authenticated=True,
-        tags=("knowledge",),
     ),
-    Endpoint(
-        function="knowledge",
-        method="POST",
-        path="/observations:delete",
-        operation_id="deleteKnowledgeObservations",
-        summary="Delete observations",
+    _KNOWLEDGE.operation(
+        "POST",
+        "/observations:delete",
+        "deleteKnowledgeObservations",
+        "Delete observations",
+        WriteResult,
         request=ObservationsDelete,
-        responses={200: WriteResult},
-        errors=(400, 404, 429, 503),
-        authenticated=True,
-        tags=("knowledge",),
     ),
-    Endpoint(
-        function="knowledge",
-        method="GET",
-        path="/graph",
-        operation_id="readKnowledgeGraph",
-        summary="The scope's whole graph; relations valid at asOf (query: projectId, asOf)",
-        responses={200: GraphView},
-        errors=(400, 404, 503),
-        authenticated=True,
-        tags=("knowledge",),
+    _KNOWLEDGE.operation(
+        "GET",
+        "/graph",
+        "readKnowledgeGraph",
+        "The scope's whole graph; relations valid at asOf (query: projectId, asOf)",
+        GraphView,
     ),
-    Endpoint(
-        function="knowledge",
-        method="GET",
-        path="/nodes",
-        operation_id="openKnowledgeNodes",
-        summary="Entities by name and the relations among them (names repeated, projectId, asOf)",
-        responses={200: GraphView},
-        errors=(400, 404, 503),
-        authenticated=True,
-        tags=("knowledge",),
+    _KNOWLEDGE.operation(
+        "GET",
+        "/nodes",
+        "openKnowledgeNodes",
+        "Entities by name and the relations among them (names repeated, projectId, asOf)",
+        GraphView,
     ),
-    Endpoint(
-        function="knowledge",
-        method="POST",
-        path="/search",
-        operation_id="searchKnowledgeNodes",
-        summary="Entities whose name, type or an observation contains the query",
+    _KNOWLEDGE.operation(
+        "POST",
+        "/search",
+        "searchKnowledgeNodes",
+        "Entities whose name, type or an observation contains the query",
+        GraphView,
         request=NodesSearch,
-        responses={200: GraphView},
-        errors=(400, 404, 503),
-        authenticated=True,
-        tags=("knowledge",),
     ),
-    Endpoint(
-        function="knowledge",
-        method="POST",
-        path="/query",
-        operation_id="queryKnowledge",
-        summary="Hybrid semantic + keyword search, type filter, focal reranking, k-hop context",
+    _KNOWLEDGE.operation(
+        "POST",
+        "/query",
+        "queryKnowledge",
+        "Hybrid semantic + keyword search, type filter, focal reranking, k-hop context",
+        QueryResult,
         request=KnowledgeQuery,
-        responses={200: QueryResult},
-        errors=(400, 404, 503),
-        authenticated=True,
-        tags=("knowledge",),
     ),
-    Endpoint(
-        function="knowledge",
-        method="GET",
-        path="/stats",
-        operation_id="getKnowledgeStats",
-        summary="The scope's storage bytes and counts (query: projectId)",
-        responses={200: ScopeStatsView},
-        errors=(400, 404, 503),
-        authenticated=True,
-        tags=("knowledge",),
+    _KNOWLEDGE.operation(
+        "GET",
+        "/stats",
+        "getKnowledgeStats",
+        "The scope's storage bytes and counts (query: projectId)",
+        ScopeStatsView,
     ),
-]
-
-# Issue 6: the usage report and the admin function.
-ENDPOINTS.extend(
-    [
-        Endpoint(
-            function="users",
-            method="GET",
-            path="/me/usage",
-            operation_id="getMyUsage",
-            summary="The caller's usage, limits, reset times and daily history (not metered)",
-            responses={200: UsageReport},
-            errors=(401, 403, 503),
-            authenticated=True,
-            tags=("quotas",),
+    # Issue 6: the usage report and the admin function.
+    _USERS.operation(
+        "GET",
+        "/me/usage",
+        "getMyUsage",
+        "The caller's usage, limits, reset times and daily history (not metered)",
+        UsageReport,
+        errors=(401, 403),
+        tag="quotas",
+    ),
+    _ADMIN.operation(
+        "GET",
+        "/audit-logs",
+        "listAuditLogs",
+        (
+            "Audit entries, newest first (query: actorId, action, resourceType, resourceId, "
+            "since, until, limit, cursor)"
         ),
-        Endpoint(
-            function="admin",
-            method="GET",
-            path="/audit-logs",
-            operation_id="listAuditLogs",
-            summary=(
-                "Audit entries, newest first (query: actorId, action, resourceType, resourceId, "
-                "since, until, limit, cursor)"
-            ),
-            request=AuditLogQuery,
-            responses={200: AuditLogPage},
-            errors=(400, 401, 403),
-            authenticated=True,
-            tags=("admin",),
-        ),
-        Endpoint(
-            function="admin",
-            method="PUT",
-            path="/users/{uid}/role",
-            operation_id="setUserRole",
-            summary="Set a user's role",
-            request=RoleChange,
-            responses={200: UserEnvelope},
-            errors=(400, 401, 403, 404),
-            authenticated=True,
-            tags=("admin",),
-        ),
-        Endpoint(
-            function="admin",
-            method="PUT",
-            path="/users/{uid}/status",
-            operation_id="setUserStatus",
-            summary="Set a user's status",
-            request=StatusChange,
-            responses={200: UserEnvelope},
-            errors=(400, 401, 403, 404),
-            authenticated=True,
-            tags=("admin",),
-        ),
-        Endpoint(
-            function="admin",
-            method="PUT",
-            path="/users/{uid}/plan",
-            operation_id="setUserPlan",
-            summary="Move a user to a plan and its limits (today's usage carries over)",
-            request=PlanChange,
-            responses={200: UserEnvelope},
-            errors=(400, 401, 403, 404),
-            authenticated=True,
-            tags=("admin",),
-        ),
-        Endpoint(
-            function="admin",
-            method="POST",
-            path="/users/{uid}/quota/reset",
-            operation_id="resetUserQuota",
-            summary="Start a user's API-call and task-minute periods afresh",
-            responses={200: UserEnvelope},
-            errors=(401, 403, 404),
-            authenticated=True,
-            tags=("admin",),
-        ),
-    ]
-)
-
-# Every authenticated call is metered (aide.entrypoints.metering): any of them may answer 429
-# with {"error": "Quota exceeded", "limit", "reset"} in the error details, Retry-After and the
-# RateLimit / RateLimit-Policy headers.
-ENDPOINTS[:] = [
-    replace(endpoint, errors=tuple(sorted({*endpoint.errors, 429})))
-    if endpoint.authenticated
-    else endpoint
-    for endpoint in ENDPOINTS
+        AuditLogPage,
+        request=AuditLogQuery,
+        errors=(400,),
+    ),
+    _ADMIN.operation(
+        "PUT",
+        "/users/{uid}/role",
+        "setUserRole",
+        "Set a user's role",
+        UserEnvelope,
+        request=RoleChange,
+        errors=(400, 404),
+    ),
+    _ADMIN.operation(
+        "PUT",
+        "/users/{uid}/status",
+        "setUserStatus",
+        "Set a user's status",
+        UserEnvelope,
+        request=StatusChange,
+        errors=(400, 404),
+    ),
+    _ADMIN.operation(
+        "PUT",
+        "/users/{uid}/plan",
+        "setUserPlan",
+        "Move a user to a plan and its limits (today's usage carries over)",
+        UserEnvelope,
+        request=PlanChange,
+        errors=(400, 404),
+    ),
+    _ADMIN.operation(
+        "POST",
+        "/users/{uid}/quota/reset",
+        "resetUserQuota",
+        "Start a user's API-call and task-minute periods afresh",
+        UserEnvelope,
+        errors=(404,),
+    ),
 ]

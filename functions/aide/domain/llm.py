@@ -106,6 +106,33 @@ def collect_stream(
     raise InvalidProviderResponse("stream ended without a final completion")
 
 
+class StreamedCompletion:
+    """A provider stream as it arrives: its text so far and the latest usage, model and finish
+    reason the provider reported, adding up to the stream's final Completion."""
+
+    def __init__(self, request: CompletionRequest, provider: str) -> None:
+        self._request = request
+        self._provider = provider
+        self._parts: list[str] = []
+        self.usage: TokenUsage | None = None
+        self.model = request.model
+        self.finish_reason: str | None = None
+
+    def delta(self, text: str) -> TextDelta:
+        self._parts.append(text)
+        return TextDelta(text)
+
+    def completion(self) -> Completion:
+        text = "".join(self._parts)
+        return Completion(
+            text=text,
+            usage=self.usage or estimated_usage(self._request, text),
+            model=self.model,
+            provider=self._provider,
+            finish_reason=self.finish_reason,
+        )
+
+
 def estimate_tokens(text: str) -> int:
     """Rough token count (words and punctuation marks) for providers that report none."""
     count = 0

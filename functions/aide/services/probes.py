@@ -6,7 +6,7 @@ CloudEvent id) and the subscriber writes the result at most once per message and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final
 
 from aide.adapters.processed_events import run_once
 from aide.adapters.repositories import ProbeRepository, ProbeResultRepository
@@ -15,25 +15,12 @@ from aide.domain.probes import Probe, ProbeMessage, ProbeResult, ProbeStatus, Pr
 from aide.domain.timestamps import utc_now
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from typing import Any
-
     from google.cloud.firestore import Client, Transaction
+
+    from aide.adapters.pubsub_publisher import MessagePublisher
 
 PUBLISH_CONSUMER: Final = "on_probe_created"
 RESULT_CONSUMER: Final = "on_probe_message"
-
-
-class MessagePublisher(Protocol):
-    def publish(
-        self,
-        topic: str,
-        data: Mapping[str, Any],
-        *,
-        attributes: Mapping[str, str] | None = None,
-        ordering_key: str = "",
-        timeout: float = ...,
-    ) -> str: ...
 
 
 def create_probe(db: Client) -> Probe:

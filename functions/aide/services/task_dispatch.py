@@ -10,9 +10,9 @@ again; the runtime's claim — queued → in_progress, a no-op the second time �
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from aide.adapters.repositories.task_dispatches import TaskDispatchRepository
 from aide.domain import topics
@@ -22,17 +22,7 @@ from aide.domain.timestamps import utc_now
 if TYPE_CHECKING:
     from google.cloud.firestore import Client, Transaction
 
-
-class MessagePublisher(Protocol):
-    def publish(
-        self,
-        topic: str,
-        data: Mapping[str, Any],
-        *,
-        attributes: Mapping[str, str] | None = None,
-        ordering_key: str = "",
-        timeout: float = ...,
-    ) -> str: ...
+    from aide.adapters.pubsub_publisher import MessagePublisher
 
 
 def publish_dispatch(db: Client, publisher: MessagePublisher, dispatch_id: str) -> bool:

@@ -27,8 +27,8 @@ from aide.domain.llm import (
     ProviderConfigurationError,
     ProviderError,
     Role,
+    StreamedCompletion,
     StreamEvent,
-    TextDelta,
     TokenUsage,
     error_for_status,
     estimated_usage,
@@ -93,10 +93,7 @@ class GeminiProvider:
     def stream(self, request: CompletionRequest, cancel: CancelToken) -> Iterator[StreamEvent]:
         cancel.raise_if_cancelled()
         client = _client_for(self._settings)
-        parts: list[str] = []
-        usage: TokenUsage | None = None
-        finish_reason: str | None = None
-        model = request.model
+        streamed = StreamedCompletion(request, PROVIDER_NAME)
         with cancellable_call(cancel):
             try:
                 for chunk in client.models.generate_content_stream(
@@ -104,23 +101,15 @@ class GeminiProvider:
                 ):
                     cancel.raise_if_cancelled()
                     text, chunk_finish = _text(chunk, allow_empty=True)
-                    finish_reason = chunk_finish or finish_reason
-                    usage = _usage(chunk) or usage
-                    model = str(chunk.model_version or model)
+                    streamed.finish_reason = chunk_finish or streamed.finish_reason
+                    streamed.usage = _usage(chunk) or streamed.usage
+                    streamed.model = str(chunk.model_version or streamed.model)
                     if text:
-                        parts.append(text)
-                        yield TextDelta(text)
+                        yield streamed.delta(text)
             except Exception as error:
                 _raise_as_provider_error(error, cancel)
         cancel.raise_if_cancelled()
-        text = "".join(parts)
-        yield Completion(
-            text=text,
-            usage=usage or estimated_usage(request, text),
-            model=model,
-            provider=PROVIDER_NAME,
-            finish_reason=finish_reason,
-        )
+        yield streamed.completion()
 
 
 _clients_lock = threading.Lock()

@@ -26,8 +26,8 @@ from aide.domain.llm import (
     ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
+    StreamedCompletion,
     StreamEvent,
-    TextDelta,
     TokenUsage,
     error_for_status,
     estimated_usage,
@@ -104,10 +104,7 @@ class OpenAICompatibleProvider:
         cancel: CancelToken,
         deadline: float,
     ) -> Iterator[StreamEvent]:
-        parts: list[str] = []
-        usage: TokenUsage | None = None
-        finish_reason: str | None = None
-        model = request.model
+        streamed = StreamedCompletion(request, PROVIDER_NAME)
         for line in response.iter_lines():
             cancel.raise_if_cancelled()
             if self._clock() > deadline:
@@ -116,29 +113,21 @@ class OpenAICompatibleProvider:
                 continue  # blank separators, `: keep-alive` comments, `event:` lines
             data = line[len("data:") :].strip()
             if data == "[DONE]":
-                text = "".join(parts)
-                yield Completion(
-                    text=text,
-                    usage=usage or estimated_usage(request, text),
-                    model=model,
-                    provider=PROVIDER_NAME,
-                    finish_reason=finish_reason,
-                )
+                yield streamed.completion()
                 return
             chunk = _json_object(data)
             if "error" in chunk:
                 raise _stream_error(chunk["error"])
-            model = str(chunk.get("model") or model)
-            usage = _usage(chunk.get("usage")) or usage
+            streamed.model = str(chunk.get("model") or streamed.model)
+            streamed.usage = _usage(chunk.get("usage")) or streamed.usage
             for choice in chunk.get("choices") or ():
                 if not isinstance(choice, Mapping):
                     raise InvalidProviderResponse("stream choice is not an object")
                 delta = choice.get("delta") or {}
                 content = delta.get("content") if isinstance(delta, Mapping) else None
                 if content:
-                    parts.append(str(content))
-                    yield TextDelta(str(content))
-                finish_reason = choice.get("finish_reason") or finish_reason
+                    yield streamed.delta(str(content))
+                streamed.finish_reason = choice.get("finish_reason") or streamed.finish_reason
         cancel.raise_if_cancelled()
         raise ProviderConnectionError("stream ended before [DONE]", provider=PROVIDER_NAME)
 

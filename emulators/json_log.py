@@ -1,6 +1,6 @@
 """Structured log lines (one JSON object per line with `severity`), as Cloud Logging reads them.
 
-Shared by the local platform's emulators (the scheduler logs through it too).
+One logger for every emulator of the local platform, each naming itself as `component`.
 """
 
 from __future__ import annotations
