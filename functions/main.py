@@ -9,9 +9,10 @@ and importing this module (deploy discovery, every cold start) stays close to th
 firebase_functions itself (benchmarks/cold_start). New functions follow the same pattern.
 """
 
+from firebase_functions import firestore_fn, https_fn, options, pubsub_fn, scheduler_fn
+
 from aide import config
 from aide.domain import collections, topics
-from firebase_functions import firestore_fn, https_fn, options, pubsub_fn, scheduler_fn
 
 options.set_global_options(region=config.REGION)
 

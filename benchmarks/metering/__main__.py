@@ -32,7 +32,6 @@ from aide.domain import collections  # noqa: E402
 from aide.domain.system_config import DEFAULT_PLANS, PlanName  # noqa: E402
 from aide.domain.users import User, quotas_for_plan  # noqa: E402
 from aide.services import metering, quota_reset  # noqa: E402
-
 from benchmarks.scratch_project import scratch_project  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"

@@ -36,7 +36,6 @@ from aide.domain.tasks import TaskCreate, TaskListQuery  # noqa: E402
 from aide.services import task_groups, tasks  # noqa: E402
 from aide.services.task_dispatch import publish_dispatch  # noqa: E402
 from aide.services.task_execution import claim_task, complete_task  # noqa: E402
-
 from benchmarks.scratch_project import scratch_project  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -91,8 +90,9 @@ class Bench:
     def publisher(self, project: str) -> Any:
         import os
 
-        from aide.adapters.pubsub_publisher import PubSubPublisher
         from google.cloud import pubsub_v1
+
+        from aide.adapters.pubsub_publisher import PubSubPublisher
 
         os.environ["PUBSUB_EMULATOR_HOST"] = self.pubsub.address
         return PubSubPublisher(client=pubsub_v1.PublisherClient(), project=project)

@@ -19,10 +19,10 @@ from collections import Counter
 from typing import Any, Final
 
 import requests
+
 from aide.adapters.repositories.task_groups import TaskGroupRepository
 from aide.adapters.repositories.tasks import TaskRepository
 from aide.domain.task_graph import GroupCounts
-
 from tests.fixtures.stack import AuthUser, PlatformHandle
 
 TIMEOUT_S: Final = 60

@@ -14,10 +14,10 @@ from datetime import timedelta
 from typing import Any
 
 import requests
+
 from aide.adapters.repositories.tasks import TaskRepository
 from aide.domain.tasks import Task
 from aide.domain.timestamps import utc_now
-
 from tests.fixtures.stack import AuthUser, PlatformHandle
 
 TIMEOUT = 60

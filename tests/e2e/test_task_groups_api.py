@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 import requests
+
 from aide.adapters.repositories.task_groups import TaskGroupRepository
 from aide.adapters.repositories.tasks import TaskRepository
 from aide.domain.tasks import Task
-
 from tests.firestore_emulator.waiting import wait_until
 from tests.fixtures.stack import AuthUser, PlatformHandle
 

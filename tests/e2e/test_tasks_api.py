@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 import requests
+
 from aide.adapters.repositories.tasks import TaskRepository
 from aide.domain import topics
 from aide.domain.system_config import DEFAULT_PLANS, PlanName
 from aide.domain.tasks import Task
 from aide.services.task_execution import complete_task
-
 from tests.firestore_emulator.waiting import wait_until
 from tests.fixtures.stack import AuthUser, PlatformHandle
 

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from flask import Flask, Request, Response
+
 from aide.adapters.firestore_client import reset_firestore_client
 from aide.adapters.identity import VerifiedIdentity
 from aide.domain.api_keys import ApiKeyCreate
@@ -18,7 +20,6 @@ from aide.entrypoints.http_handler import handle
 from aide.entrypoints.routing import Router
 from aide.services import api_keys
 from aide.services.authentication import provision_user
-from flask import Flask, Request, Response
 
 router = Router("things")
 seen: list[auth.Principal] = []

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from aide.adapters.identity import VerifiedIdentity
 from aide.adapters.repositories import ApiKeyRepository, PlansRepository, UserRepository
 from aide.domain.access import NotAuthenticated, ResourceNotFound

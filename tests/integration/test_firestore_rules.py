@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aide.domain import collections
 from google.api_core import exceptions
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from aide.domain import collections
 from emulators.firestore.rules.testing import client_as, id_token
 
 RULES_FILE = Path(__file__).resolve().parents[2] / "firestore.rules"

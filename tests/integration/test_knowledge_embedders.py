@@ -7,11 +7,11 @@ import math
 from collections.abc import Iterator
 
 import pytest
+
 from aide.adapters.embeddings import EmbeddingError
 from aide.adapters.embeddings.gemini import GeminiEmbedder
 from aide.adapters.embeddings.local_minilm import LocalMiniLmEmbedder
 from aide.adapters.llm.gemini import GeminiSettings
-
 from tests.fakes.gemini_server import FakeGeminiServer, gemini_error
 from tests.fakes.http_server import FakeResponse
 

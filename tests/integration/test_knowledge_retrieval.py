@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from aide.adapters.embeddings.local_minilm import LocalMiniLmEmbedder
 from aide.domain.knowledge import EntityInput, KnowledgeQuery, RelationInput
 from aide.domain.knowledge_graph import keyword_tokens

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from aide.adapters.embeddings.hashing import HashingEmbedder
 from aide.domain.access import ResourceNotFound
 from aide.domain.document_size import document_bytes

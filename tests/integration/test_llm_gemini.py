@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+
 from aide.adapters.llm.gemini import GeminiProvider, GeminiSettings
 from aide.adapters.llm.retries import RetryAttempt, RetryPolicy, call_with_retries
 from aide.domain.llm import (
@@ -27,7 +28,6 @@ from aide.domain.llm import (
     TextDelta,
     collect_stream,
 )
-
 from tests.fakes.gemini_server import (
     FakeGeminiServer,
     blocked_response,

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from aide.adapters.llm.cancellable_http import new_client
 from aide.adapters.llm.openai_compatible import OpenAICompatibleProvider
 from aide.adapters.llm.retries import RetryAttempt, RetryPolicy, call_with_retries
@@ -29,7 +30,6 @@ from aide.domain.llm import (
     TextDelta,
     collect_stream,
 )
-
 from tests.fakes.http_server import FakeResponse
 from tests.fakes.openai_server import FakeOpenAIServer, chat_completion, chat_stream, openai_error
 from tests.fakes.streaming import CancelAfterDeltas

@@ -8,12 +8,13 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from google.cloud.firestore_v1.base_query import FieldFilter
+
 from aide.domain import collections, quota
 from aide.domain.quota import LimitKind
 from aide.domain.system_config import DEFAULT_PLANS, PlanName
 from aide.domain.users import User, quotas_for_plan
 from aide.services import metering
-from google.cloud.firestore_v1.base_query import FieldFilter
 
 NOW = datetime(2026, 11, 24, 10, 30, 15, tzinfo=UTC)
 

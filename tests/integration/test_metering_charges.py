@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
 from aide.domain import collections
 from aide.domain.quota import QuotaExhausted
 from aide.domain.system_config import DEFAULT_PLANS, PlanName

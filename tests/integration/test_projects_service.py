@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from aide.adapters.identity import VerifiedIdentity
 from aide.domain.access import InsufficientPermissions, ResourceNotFound
 from aide.domain.projects import ProjectCreate, ProjectUpdate

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from google.api_core import exceptions as gexc
+
 from aide.adapters.repositories import (
     AgentRepository,
     ApiKeyRepository,
@@ -21,7 +23,6 @@ from aide.domain.system_config import DEFAULT_PLANS, PlanName
 from aide.domain.task_events import StreamEventKind, TaskEvent, TokenCounts
 from aide.domain.tasks import ExecutionGraph, ExecutionGraphNode, Task, TaskPriority, TaskStatus
 from aide.domain.users import PeriodicQuota, Quotas, StorageQuota, User, UserRole
-from google.api_core import exceptions as gexc
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5, 123000, tzinfo=UTC)
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from aide import config
 from aide.adapters.pubsub_publisher import PubSubPublisher, topic_path
 from aide.adapters.storage_client import create_storage_client

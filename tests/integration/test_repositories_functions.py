@@ -10,11 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from cloudevents.http import CloudEvent
+from flask import Flask
+
 from aide.adapters.firestore_client import reset_firestore_client
 from aide.domain.timestamps import utc_now
 from aide.services import probes
-from cloudevents.http import CloudEvent
-from flask import Flask
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+
 from aide.adapters.processed_events import marker_ref, run_once, was_processed
 from aide.domain.timestamps import utc_now
 

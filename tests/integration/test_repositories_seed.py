@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.cloud import firestore
+
 from aide.adapters.repositories import AgentRepository, PlansRepository
 from aide.domain.agents import AgentProvider, AgentStatus
 from aide.domain.system_config import DEFAULT_PLANS, PlanName
 from aide.services.platform_seed import BUILT_IN_AGENTS, seed_platform
-from google.cloud import firestore
 
 
 def _snapshot(db: Any) -> dict[str, dict[str, Any]]:

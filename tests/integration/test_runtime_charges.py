@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+
 from aide.domain import collections
 from aide.domain.system_config import DEFAULT_PLANS, PlanName
 from aide.domain.task_lifecycle import TaskStatus
@@ -19,7 +20,6 @@ from aide.domain.usage import daily_usage_id
 from aide.domain.users import User, quotas_for_plan
 from aide.services.agent_runtime import RunOutcome, execute_dispatched_task
 from aide.services.output_storage import output_path
-
 from tests.integration.test_agent_runtime import MemoryBlobs, deps, load, queued_task, seed_agent
 
 # Small enough that every scripted output is stored in "Cloud Storage".

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+
 from aide.adapters.embeddings.local_minilm import LocalMiniLmEmbedder
 from aide.adapters.llm.registry import ProviderSettings, provider_for
 from aide.adapters.llm.scripted import FINAL_ANSWER_PREFIX
@@ -35,7 +36,6 @@ from aide.services.agent_runtime import RunOutcome, execute_dispatched_task
 from aide.services.knowledge import KnowledgeScope
 from aide.services.learned_knowledge import learn_from_task
 from aide.services.task_context import get_context_for_task
-
 from tests.integration.test_agent_runtime import deps, load, queued_task, seed_agent
 from tests.integration.test_runtime_charges import make_user
 

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+
 from aide.adapters.pubsub_publisher import PubSubPublisher
 from aide.domain import topics
 from aide.domain.task_groups import TaskGroupCreate
@@ -22,7 +23,6 @@ from aide.domain.task_lifecycle import TaskStatus
 from aide.services import task_groups, tasks
 from aide.services.task_dispatch import publish_dispatch
 from aide.services.task_execution import claim_task, complete_task, fail_task
-
 from tests.integration.task_support import dispatch_records, load, task_payload
 
 OWNER = "user-owner"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from aide.adapters.repositories.task_groups import TaskGroupRepository
 from aide.adapters.repositories.tasks import TaskRepository
 from aide.domain.task_graph import GroupStatus, TaskGraphError, TaskGraphErrorCode
@@ -14,7 +15,6 @@ from aide.domain.task_lifecycle import TaskStatus
 from aide.services import task_groups as service
 from aide.services.idempotent_requests import IdempotencyKeyReused
 from aide.services.tasks import InvalidReference
-
 from tests.integration.task_support import (
     dispatch_records,
     events,

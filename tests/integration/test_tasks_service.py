@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from aide.adapters.repositories.tasks import TaskRepository
 from aide.domain.projects import ProjectVisibility
 from aide.domain.task_lifecycle import IllegalTransition, TaskStatus, TransitionReason
@@ -17,7 +18,6 @@ from aide.domain.tasks import TaskListQuery, TaskPriority
 from aide.services import tasks as service
 from aide.services.idempotent_requests import IdempotencyKeyReused, InvalidIdempotencyKey
 from aide.services.task_execution import claim_task, complete_task
-
 from tests.integration.task_support import (
     dispatch_records,
     events,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from aide.adapters.identity import emulator_tokens_allowed
 from aide.domain.access import (
     KNOWN_SCOPES,

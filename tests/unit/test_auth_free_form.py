@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from aide.domain.free_form import MAX_DEPTH, storable_map
 from aide.domain.projects import ProjectCreate
 from aide.domain.users import UserUpdate

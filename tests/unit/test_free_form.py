@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, ValidationError
+
 from aide.domain.agents import AgentTaskRequest
 from aide.domain.free_form import MAX_INTEGER, MIN_INTEGER, storable_map
 from aide.domain.projects import ProjectCreate, ProjectUpdate
 from aide.domain.task_groups import TaskGroupCreate
 from aide.domain.tasks import TaskCreate
-from pydantic import BaseModel, ValidationError
 
 BIG = 2**70
 

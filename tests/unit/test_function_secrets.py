@@ -3,8 +3,9 @@ an empty key), and ones that read none do not ask for them."""
 
 from __future__ import annotations
 
-import main
 import pytest
+
+import main
 
 
 def bound_secrets(function_name: str) -> set[str]:

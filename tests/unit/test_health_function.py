@@ -13,13 +13,13 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import main
 import pytest
+from flask import Flask
+
+import main
 from aide import config
 from aide.entrypoints import health as health_entry
 from aide.services.health import Check, firestore_check
-from flask import Flask
-
 from emulators.stack.ports import free_port
 
 app = Flask(__name__)

@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from flask import Flask, Request, Response
+
 from aide.domain.tasks import TaskCreate
 from aide.entrypoints import errors
 from aide.entrypoints.envelope import failure, success
 from aide.entrypoints.http_handler import handle
 from aide.entrypoints.request_body import MAX_BODY_BYTES, parse_body, read_json
 from aide.entrypoints.routing import Router
-from flask import Flask, Request, Response
 
 app = Flask(__name__)
 

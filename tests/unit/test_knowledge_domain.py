@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from aide.adapters import embeddings
 from aide.adapters.embeddings.hashing import HashingEmbedder
 from aide.domain.document_size import document_bytes, value_bytes
@@ -30,7 +32,6 @@ from aide.domain.knowledge_graph import (
     observation_id,
     open_relation_id,
 )
-from pydantic import ValidationError
 
 
 def test_entity_identity_is_its_normalized_name_within_its_scope() -> None:

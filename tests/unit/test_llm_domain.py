@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+
 from aide.adapters.llm.http_errors import retry_after_seconds
 from aide.domain.llm import (
     CancelToken,

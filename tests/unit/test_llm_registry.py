@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from aide.adapters.llm import ProviderSettings, provider_for
 from aide.adapters.llm.gemini import GeminiProvider
 from aide.adapters.llm.openai_compatible import OpenAICompatibleProvider

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+
 from aide.adapters.llm.retries import (
     NO_RETRIES,
     RetryAttempt,

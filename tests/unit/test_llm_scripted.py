@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+
 from aide.adapters.llm.retries import RetryPolicy, call_with_retries
 from aide.adapters.llm.scripted import FINAL_ANSWER_PREFIX, ScriptedProvider, parse_knobs
 from aide.domain.llm import (

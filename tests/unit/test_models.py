@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, ValidationError
+
 from aide.domain import collections
 from aide.domain.api_keys import ApiKey, ApiKeyCreate
 from aide.domain.projects import Project, ProjectCreate, ProjectVisibility
@@ -16,7 +18,6 @@ from aide.domain.task_lifecycle import TaskEventKind
 from aide.domain.tasks import Task, TaskCreate, TaskPriority, TaskStatus
 from aide.domain.timestamps import rfc3339
 from aide.domain.users import Theme, UserRole, UserUpdate
-from pydantic import BaseModel, ValidationError
 
 
 def _task_payload(**overrides: Any) -> dict[str, Any]:

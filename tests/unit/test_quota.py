@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from aide.domain import quota
 from aide.domain.quota import LimitKind, Limits, RateLimitState, ShardOutcome, UnitsPolicy
 from aide.domain.users import PeriodicQuota

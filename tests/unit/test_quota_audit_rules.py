@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from aide.domain import collections
 from aide.domain.audit_logs import ActorType
 from aide.domain.audit_trail import (

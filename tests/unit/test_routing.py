@@ -7,11 +7,12 @@ import json
 from typing import Any
 
 import pytest
+from flask import Flask, Request, Response
+
 from aide.domain.document_ids import MAX_ID_BYTES, is_reserved_name, is_usable_id
 from aide.entrypoints.envelope import success
 from aide.entrypoints.http_handler import handle
 from aide.entrypoints.routing import Router
-from flask import Flask, Request, Response
 
 app = Flask(__name__)
 

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+
 from aide.structured_logging import (
     TRACE_KEY,
     bind_request_context,

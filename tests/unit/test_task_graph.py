@@ -7,6 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
 from aide.domain.task_graph import (
     MAX_GROUP_TASKS,
     CascadeCancellation,
@@ -21,8 +24,6 @@ from aide.domain.task_graph import (
     validate_task_graph,
 )
 from aide.domain.task_lifecycle import LEGAL_TRANSITIONS, TaskStatus, TransitionReason
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
 
 S = TaskStatus
 R = TransitionReason

@@ -3,6 +3,9 @@
 import itertools
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from aide.domain.task_lifecycle import (
     CANCEL_REASONS,
     TERMINAL_STATUSES,
@@ -18,8 +21,6 @@ from aide.domain.task_lifecycle import (
     requeue_or_fail,
     transition,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 S = TaskStatus
 R = TransitionReason

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+
 from aide.domain.tasks import Task
 from aide.services.idempotent_requests import (
     InvalidIdempotencyKey,
