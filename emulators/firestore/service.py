@@ -121,6 +121,8 @@ class FirestoreService:
         """Read under ``db.cond``; a read-write transaction locks and remembers the document."""
         if txn is not None and not txn.read_only:
             transactions.acquire(db, txn, name)
+            if txn.wounded:
+                return db.get(name, txn.snapshot_micros)
             entry = db.entries.get(name)
             # The first read counts: a later change, even one re-read here, aborts the commit.
             txn.reads.setdefault(name, entry.update_micros if entry is not None else 0)
@@ -137,6 +139,8 @@ class FirestoreService:
 
     def _transactional_query(self, db: Database, txn: Transaction, parent: str, query: Any) -> list:
         """Run ``query`` in a read-write transaction: lock its results, guard against phantoms."""
+        if txn.wounded:
+            return run_query(db.source(txn.snapshot_micros), parent, query)
         results = run_query(db.source(), parent, query)
         for _ in range(10):
             for doc in results:
@@ -144,7 +148,9 @@ class FirestoreService:
             again = run_query(db.source(), parent, query)
             stable = [d.name for d in again] == [d.name for d in results]
             results = again
-            if stable or txn.wounded:
+            if txn.wounded:
+                return run_query(db.source(txn.snapshot_micros), parent, query)
+            if stable:
                 break
         for doc in results:
             entry = db.entries.get(doc.name)
@@ -423,6 +429,8 @@ class FirestoreService:
             txn, at, new_id = self._read_context(db, request)
             if txn is not None and not txn.read_only:
                 self._transactional_query(db, txn, request.parent, aggregation.structured_query)
+                if txn.wounded:
+                    at = txn.snapshot_micros
             fields, scanned = run_aggregation(db.source(at), request.parent, aggregation)
             read_micros = at if at is not None else clock.now_micros()
         self.costs.add(db_id.project, reads=max(1, math.ceil(scanned / 1000)))

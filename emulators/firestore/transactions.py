@@ -30,6 +30,7 @@ from typing import Any
 
 import grpc
 
+from emulators.firestore import clock
 from emulators.firestore.errors import EmulatorError
 from emulators.firestore.store import Database
 
@@ -54,6 +55,10 @@ class Transaction:
     # (parent, query, result signature) of queries run in this transaction.
     queries: list[tuple[str, Any, tuple[tuple[str, int], ...]]] = field(default_factory=list)
     wounded: str | None = None
+    # Where a wounded transaction keeps reading: the state when it lost its locks. Its commit
+    # aborts anyway, but until then its reads stay one consistent snapshot, as in Firestore,
+    # so application code never sees half of another transaction's commit.
+    snapshot_micros: int | None = None
     waiting_for: str | None = None
     last_active: float = field(default_factory=time.monotonic)
 
@@ -133,6 +138,9 @@ def acquire(db: Database, txn: Transaction, name: str) -> None:
 
 def wound(db: Database, txn: Transaction, reason: str) -> None:
     txn.wounded = reason
+    if txn.snapshot_micros is None:
+        # A fresh commit timestamp: every earlier commit is before it, every later one after.
+        txn.snapshot_micros = clock.next_commit_micros()
     release(db, txn)
 
 

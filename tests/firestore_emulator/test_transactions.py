@@ -251,3 +251,43 @@ def test_aggregation_inside_transaction(fs_client):
         return counted[0][0].value, summed[0][0].value
 
     assert summarize(fs_client.transaction()) == (3, 6)
+
+
+@pytest.mark.ours_only
+def test_a_transaction_aborted_to_break_a_deadlock_keeps_reading_one_snapshot(
+    firestore_emulator, fs_project
+):
+    """Wound-wait aborts the younger of two deadlocked transactions. Until its commit fails it
+    must keep seeing one consistent state (never half of the winner's commit), or application
+    invariants checked between reads break before the client gets the chance to retry."""
+    older_client = firestore_emulator.client(fs_project)
+    younger_client = firestore_emulator.client(fs_project)
+    x, y, z = (older_client.collection("skew").document(name) for name in "xyz")
+    for ref in (x, y, z):
+        ref.set({"v": 0})
+    older, younger = older_client.transaction(), younger_client.transaction()
+    older._begin()
+    younger._begin()
+    mine = {name: younger_client.collection("skew").document(name) for name in "xyz"}
+
+    assert x.get(transaction=older).get("v") == 0  # the older holds x
+    assert mine["y"].get(transaction=younger).get("v") == 0  # the younger holds y
+    younger_reads_x: list[int] = []
+    waiter = threading.Thread(
+        target=lambda: younger_reads_x.append(mine["x"].get(transaction=younger).get("v"))
+    )
+    waiter.start()  # the younger now waits for x: a deadlock once the older asks for y
+    assert y.get(transaction=older).get("v") == 0
+    for ref in (x, y, z):
+        older.set(ref, {"v": 1})
+    older._commit()
+    waiter.join(timeout=30)
+    assert not waiter.is_alive()
+
+    # x, y and z moved together; the younger read y before, so it must not see them move now.
+    assert younger_reads_x == [0]
+    assert mine["z"].get(transaction=younger).get("v") == 0
+    younger.set(mine["z"], {"v": 2})
+    with pytest.raises(exceptions.Aborted):
+        younger._commit()
+    assert [ref.get().get("v") for ref in (x, y, z)] == [1, 1, 1]
