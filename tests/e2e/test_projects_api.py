@@ -141,3 +141,61 @@ def test_unknown_routes_and_methods(stack: PlatformHandle) -> None:
     owner = signed_up(stack)
     assert call(stack, owner, "PUT", "/").status_code == 405
     assert call(stack, owner, "GET", "/a/b/c/d").status_code == 404
+
+
+def list_page(stack: PlatformHandle, user: AuthUser, **params: Any) -> requests.Response:
+    return stack.http.get(
+        stack.url("projects", "/"), headers=user.headers, params=params, timeout=TIMEOUT
+    )
+
+
+def test_list_paginates_with_limit_and_cursor(stack: PlatformHandle) -> None:
+    owner, teammate = signed_up(stack), signed_up(stack)
+    created: list[str] = []
+    for index in range(3):
+        response = call(stack, owner, "POST", "/", {"name": f"Owned {index}"})
+        assert response.status_code == 201, response.text
+        created.append(response.json()["data"]["project"]["id"])
+    team = call(stack, teammate, "POST", "/", {"name": "Shared", "visibility": "team"})
+    team_id = team.json()["data"]["project"]["id"]
+    added = call(stack, teammate, "POST", f"/{team_id}/members", {"uid": owner.uid})
+    assert added.status_code == 200, added.text
+    created.append(team_id)
+
+    whole = list_page(stack, owner)
+    assert whole.status_code == 200, whole.text
+    newest_first = [project["id"] for project in whole.json()["data"]["projects"]]
+    assert sorted(newest_first) == sorted(created)
+    assert "nextCursor" not in whole.json()["data"]
+
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 3}
+    for _ in range(5):
+        page = list_page(stack, owner, **params)
+        assert page.status_code == 200, page.text
+        data = page.json()["data"]
+        assert len(data["projects"]) <= 3
+        seen.extend(project["id"] for project in data["projects"])
+        if "nextCursor" not in data:
+            break
+        params = {"limit": 3, "cursor": data["nextCursor"]}
+    assert seen == newest_first
+
+    first = list_page(stack, owner, limit=1).json()["data"]
+    foreign = list_page(stack, teammate, cursor=first["nextCursor"])
+    assert foreign.status_code == 400, foreign.text
+    assert foreign.json()["error"]["details"][0]["field"] == "cursor"
+
+
+def test_list_refuses_bad_query_parameters(stack: PlatformHandle) -> None:
+    user = signed_up(stack)
+    for params in ({"limit": "0"}, {"limit": "101"}, {"limit": "ten"}, {"cursor": "!!!"}):
+        response = list_page(stack, user, **params)
+        assert response.status_code == 400, (params, response.text)
+        assert response.json()["error"]["details"][0]["field"] in params, response.text
+    unknown = list_page(stack, user, sort="name")
+    assert unknown.status_code == 400, unknown.text
+    repeated = stack.http.get(
+        stack.url("projects", "/") + "?limit=1&limit=2", headers=user.headers, timeout=TIMEOUT
+    )
+    assert repeated.status_code == 400, repeated.text

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from aide.contracts.generate import render
 
@@ -84,3 +85,43 @@ def test_constants_carry_collections_and_enums() -> None:
     assert constants["enums"]["userRole"] == ["user", "developer", "admin"]
     assert set(constants["plans"]) == {"free", "pro", "enterprise"}
     assert constants["errorCodes"]["validation_failed"] == 400
+
+
+def test_query_strings_and_request_headers_are_parameter_objects() -> None:
+    spec = json.loads(render()["openapi.json"])
+    paths = spec["paths"]
+
+    def parameters(path: str, method: str, location: str) -> dict[str, dict[str, Any]]:
+        declared = paths[path][method].get("parameters", [])
+        return {p["name"]: p for p in declared if p["in"] == location}
+
+    tasks = parameters("/tasks", "get", "query")
+    assert list(tasks) == ["status", "projectId", "priority", "agentId", "limit", "cursor"]
+    assert not any(parameter["required"] for parameter in tasks.values())
+    assert tasks["limit"]["schema"] == {
+        "maximum": 100,
+        "minimum": 1,
+        "type": "integer",
+        "default": 20,
+    }
+    assert tasks["status"]["schema"] == {"$ref": "#/components/schemas/TaskStatus"}
+    assert tasks["cursor"]["description"]
+    assert "400" in paths["/tasks"]["get"]["responses"]
+
+    assert set(parameters("/projects", "get", "query")) == {"limit", "cursor"}
+    assert set(parameters("/agents", "get", "query")) == {"status"}
+    audit = paths["/admin/audit-logs"]["get"]
+    assert "requestBody" not in audit
+    assert {"since", "until", "limit", "cursor"} <= set(
+        parameters("/admin/audit-logs", "get", "query")
+    )
+    names = parameters("/knowledge/nodes", "get", "query")["names"]
+    assert names["required"] is True and names["schema"]["type"] == "array"
+    assert names["explode"] is True
+
+    for path in ("/tasks", "/task_groups", "/agents"):
+        header = parameters(path, "post", "header")["Idempotency-Key"]
+        assert header["required"] is False
+        assert header["schema"]["maxLength"] == 255
+    for path, method in (("/projects", "post"), ("/api_keys", "post"), ("/tasks", "get")):
+        assert "Idempotency-Key" not in parameters(path, method, "header")

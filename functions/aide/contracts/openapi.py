@@ -89,7 +89,58 @@ def _json_content(ref: str) -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": ref}}}
 
 
-def _operation(endpoint: Endpoint, refs: dict[type[BaseModel], dict[str, Any]]) -> dict[str, Any]:
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional query parameter is left out, never sent as null: drop the null branch."""
+    branches = schema.get("anyOf")
+    rest = {key: value for key, value in schema.items() if key not in ("anyOf", "default")}
+    if schema.get("default") is not None:
+        rest["default"] = schema["default"]
+    if branches is None:
+        return rest
+    kept = [branch for branch in branches if branch != {"type": "null"}]
+    if len(kept) == 1:
+        return {**kept[0], **rest}
+    return {**rest, "anyOf": kept}
+
+
+def _query_parameters(model_schema: dict[str, Any]) -> list[dict[str, Any]]:
+    required = set(model_schema.get("required", ()))
+    parameters: list[dict[str, Any]] = []
+    for name, property_schema in model_schema.get("properties", {}).items():
+        schema = _without_null(property_schema)
+        schema.pop("title", None)
+        parameter: dict[str, Any] = {"name": name, "in": "query", "required": name in required}
+        description = schema.pop("description", None)
+        if description:
+            parameter["description"] = description
+        if schema.get("type") == "array":
+            parameter["description"] = (
+                f"{description or name}. Repeat the parameter once per value."
+            )
+            parameter.update(style="form", explode=True)
+        parameter["schema"] = schema
+        parameters.append(parameter)
+    return parameters
+
+
+def _header_parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": header.name,
+            "in": "header",
+            "required": header.required,
+            "description": header.description,
+            "schema": header.schema,
+        }
+        for header in endpoint.headers
+    ]
+
+
+def _operation(
+    endpoint: Endpoint,
+    refs: dict[type[BaseModel], dict[str, Any]],
+    schemas: dict[str, Any],
+) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status, model in sorted(endpoint.responses.items()):
         envelope = f"{model.__name__}Envelope" if model else "EmptySuccessEnvelope"
@@ -100,6 +151,8 @@ def _operation(endpoint: Endpoint, refs: dict[type[BaseModel], dict[str, Any]]) 
     error_statuses = set(endpoint.errors) | set(_COMMON_ERRORS)
     if endpoint.request is not None:
         error_statuses |= set(_BODY_ERRORS)
+    if endpoint.query is not None or endpoint.headers:
+        error_statuses.add(400)
     if endpoint.authenticated:
         error_statuses |= set(_AUTHENTICATED_ERRORS)
     for status in sorted(error_statuses - set(endpoint.responses)):
@@ -115,12 +168,17 @@ def _operation(endpoint: Endpoint, refs: dict[type[BaseModel], dict[str, Any]]) 
     }
     if endpoint.description:
         operation["description"] = endpoint.description
-    parameters = [
+    path_parameters = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in _PATH_PARAM.findall(endpoint.path)
     ]
+    parameters = [*path_parameters, *_header_parameters(endpoint)]
+    if endpoint.query is not None:
+        query_ref = refs[endpoint.query]["$ref"].rsplit("/", 1)[1]
+        parameters.extend(_query_parameters(schemas[query_ref]))
     if parameters:
         operation["parameters"] = parameters
+    if path_parameters:
         error_content = _json_content(REF.format(model="ErrorEnvelope"))
         not_found = responses.setdefault(
             "404", {"description": _REASONS[404], "content": error_content}
@@ -142,8 +200,9 @@ def build_openapi(endpoints: list[Endpoint] | None = None) -> dict[str, Any]:
     endpoints = ENDPOINTS if endpoints is None else endpoints
     models: list[tuple[type[BaseModel], Any]] = []
     for endpoint in endpoints:
-        if endpoint.request is not None:
-            models.append((endpoint.request, "validation"))
+        models.extend(
+            (model, "validation") for model in (endpoint.request, endpoint.query) if model
+        )
         models.extend((model, "serialization") for model in endpoint.responses.values() if model)
     unique = list(dict.fromkeys(models))
     key_map, definitions = models_json_schema(unique, ref_template=REF)
@@ -159,7 +218,7 @@ def build_openapi(endpoints: list[Endpoint] | None = None) -> dict[str, Any]:
     for endpoint in endpoints:
         sub_path = endpoint.path.rstrip("/")
         path = f"/{endpoint.function}{sub_path}"
-        paths.setdefault(path, {})[endpoint.method.lower()] = _operation(endpoint, refs)
+        paths.setdefault(path, {})[endpoint.method.lower()] = _operation(endpoint, refs, schemas)
 
     return {
         "openapi": "3.1.0",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from pydantic import BaseModel
 
@@ -13,6 +13,7 @@ from aide.domain.agents import (
     Agent,
     AgentEnvelope,
     AgentList,
+    AgentListQuery,
     AgentProvider,
     AgentStatus,
     AgentTaskRequest,
@@ -65,6 +66,7 @@ from aide.domain.projects import (
     ProjectDeleted,
     ProjectEnvelope,
     ProjectList,
+    ProjectListQuery,
     ProjectMemberAdd,
     ProjectUpdate,
     ProjectVisibility,
@@ -98,6 +100,8 @@ from aide.domain.users import (
     UserStatus,
     UserUpdate,
 )
+from aide.entrypoints.task_errors import IDEMPOTENCY_HEADER
+from aide.services.idempotent_requests import MAX_KEY_LENGTH
 
 # One JSON Schema per Firestore document type (its JSON form: camelCase, RFC 3339 timestamps).
 DOCUMENTS: Final[dict[str, type[BaseModel]]] = {
@@ -141,7 +145,9 @@ REQUESTS: Final[dict[str, type[BaseModel]]] = {
     "admin_plan_change": PlanChange,
     "audit_log_query": AuditLogQuery,
     "agent_task_request": AgentTaskRequest,
+    "agent_list_query": AgentListQuery,
     "project_member_add": ProjectMemberAdd,
+    "project_list_query": ProjectListQuery,
     "knowledge_graph_read": GraphRead,
     "knowledge_nodes_open": NodesOpen,
     "knowledge_scope_read": ScopeRead,
@@ -179,6 +185,28 @@ ENUMS: Final[dict[str, type[StrEnum]]] = {
 
 
 @dataclass(frozen=True)
+class RequestHeader:
+    """A request header an operation reads (credentials are security schemes, not these)."""
+
+    name: str
+    description: str
+    schema: dict[str, Any]
+    required: bool = False
+
+
+IDEMPOTENCY_KEY: Final = RequestHeader(
+    name=IDEMPOTENCY_HEADER,
+    description=(
+        "The same key and body within 24 hours answers the original result again (with the "
+        "response header `Idempotent-Replayed: true`) and creates nothing; the same key with "
+        "another body is 409. A key that is empty, too long or not printable ASCII is 400."
+    ),
+    # aide.services.idempotent_requests.validate_key: printable ASCII without spaces.
+    schema={"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[!-~]+$"},
+)
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """One operation of an HTTP function. `path` is the sub-path after the function name."""
 
@@ -190,6 +218,9 @@ class Endpoint:
     responses: dict[int, type[BaseModel] | None]
     """Success statuses and the model of `data` in the success envelope."""
     request: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    """The query string's model: each field is one `in: query` parameter (by its alias)."""
+    headers: tuple[RequestHeader, ...] = ()
     errors: tuple[int, ...] = ()
     """Error statuses this operation can answer with (error envelope)."""
     authenticated: bool = False
@@ -218,6 +249,8 @@ class _AuthenticatedFunction:
         *,
         errors: tuple[int, ...] = (),
         request: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        headers: tuple[RequestHeader, ...] = (),
         status: int = 200,
         description: str = "",
         tag: str = "",
@@ -230,6 +263,8 @@ class _AuthenticatedFunction:
             summary=summary,
             description=description,
             request=request,
+            query=query,
+            headers=headers,
             responses={status: data},
             # Every authenticated call is metered (aide.entrypoints.metering): any of them may
             # answer 429 with {"error": "Quota exceeded", "limit", "reset"} in the error
@@ -292,12 +327,10 @@ ENDPOINTS: Final[list[Endpoint]] = [
         TaskView,
         status=201,
         request=TaskCreate,
+        headers=(IDEMPOTENCY_KEY,),
         errors=(400, 409),
         description=(
-            "Optional `Idempotency-Key` header (1-255 printable ASCII characters): the same key "
-            "and body within 24 hours answers the original result again (with the header "
-            "`Idempotent-Replayed: true`) and creates nothing; the same key with another body "
-            "is 409. `dependencies` are ids of the caller's existing tasks: unknown ones are 400, "
+            "`dependencies` are ids of the caller's existing tasks: unknown ones are 400, "
             "a failed or cancelled one is 409. Unknown `agentId`/`projectId` are 400."
         ),
     ),
@@ -307,13 +340,9 @@ ENDPOINTS: Final[list[Endpoint]] = [
         "listTasks",
         "The caller's tasks, newest first, with filters and cursor pagination",
         TaskList,
+        query=TaskListQuery,
         errors=(400,),
-        description=(
-            "Query parameters (schema task_list_query): status, projectId, priority, agentId, "
-            "limit (1-100, default 20), cursor (the previous page's nextCursor, with the same "
-            "filters). With the projectId of a project the caller can read, every task of that "
-            "project is listed. Unknown or repeated parameters and bad cursors are 400."
-        ),
+        description="Unknown or repeated query parameters and bad cursors are 400.",
     ),
     _TASKS.operation(
         "GET",
@@ -395,13 +424,14 @@ ENDPOINTS: Final[list[Endpoint]] = [
         TaskGroupView,
         status=201,
         request=TaskGroupCreate,
+        headers=(IDEMPOTENCY_KEY,),
         errors=(400, 409),
         description=(
             "Unknown, duplicate and self refs and dependency cycles are 400 naming the refs "
             "(error.details.code: UNKNOWN_REF, DUPLICATE_REF, SELF_DEPENDENCY, "
             "DUPLICATE_DEPENDENCY, DEPENDENCY_CYCLE with details.cycle). Tasks without "
             "dependencies are dispatched at once; the others when their last dependency "
-            "completes. Same `Idempotency-Key` semantics as createTask."
+            "completes."
         ),
     ),
     _TASK_GROUPS.operation(
@@ -430,6 +460,7 @@ ENDPOINTS: Final[list[Endpoint]] = [
         "listAgents",
         "The agent registry, optionally filtered by ?status=idle|busy|offline",
         AgentList,
+        query=AgentListQuery,
         errors=(400,),
         description="An unknown status is 400. API keys need scope agents:read.",
     ),
@@ -441,12 +472,13 @@ ENDPOINTS: Final[list[Endpoint]] = [
         "The seed's create-and-start: a task from {task: {description, priority}}",
         TaskView,
         request=AgentTaskRequest,
+        headers=(IDEMPOTENCY_KEY,),
         errors=(400, 409),
         description=(
             "Creates the task through createTask's service and dispatches it; answers 200 (as "
             "the seed expects) with data.task. Without `task.title`, the title is the "
-            "description's first line, cut at a word to at most 100 characters. Same "
-            "`Idempotency-Key` semantics as createTask. API keys need scope tasks:write."
+            "description's first line, cut at a word to at most 100 characters. API keys need "
+            "scope tasks:write."
         ),
     ),
     _USERS.operation(
@@ -528,8 +560,11 @@ ENDPOINTS: Final[list[Endpoint]] = [
         "GET",
         "/",
         "listProjects",
-        "Projects the caller owns and team projects they belong to (newest 100)",
+        "Projects the caller owns and team projects they belong to, newest first",
         ProjectList,
+        query=ProjectListQuery,
+        errors=(400,),
+        description="Unknown or repeated query parameters and bad cursors are 400.",
     ),
     _PROJECTS.operation(
         "GET",
@@ -638,15 +673,17 @@ ENDPOINTS: Final[list[Endpoint]] = [
         "GET",
         "/graph",
         "readKnowledgeGraph",
-        "The scope's whole graph; relations valid at asOf (query: projectId, asOf)",
+        "The scope's whole graph; relations valid at asOf",
         GraphView,
+        query=GraphRead,
     ),
     _KNOWLEDGE.operation(
         "GET",
         "/nodes",
         "openKnowledgeNodes",
-        "Entities by name and the relations among them (names repeated, projectId, asOf)",
+        "Entities by name and the relations among them",
         GraphView,
+        query=NodesOpen,
     ),
     _KNOWLEDGE.operation(
         "POST",
@@ -668,8 +705,9 @@ ENDPOINTS: Final[list[Endpoint]] = [
         "GET",
         "/stats",
         "getKnowledgeStats",
-        "The scope's storage bytes and counts (query: projectId)",
+        "The scope's storage bytes and counts",
         ScopeStatsView,
+        query=ScopeRead,
     ),
     # Issue 6: the usage report and the admin function.
     _USERS.operation(
@@ -685,12 +723,9 @@ ENDPOINTS: Final[list[Endpoint]] = [
         "GET",
         "/audit-logs",
         "listAuditLogs",
-        (
-            "Audit entries, newest first (query: actorId, action, resourceType, resourceId, "
-            "since, until, limit, cursor)"
-        ),
+        "Audit entries, newest first, filtered and paginated by cursor",
         AuditLogPage,
-        request=AuditLogQuery,
+        query=AuditLogQuery,
         errors=(400,),
     ),
     _ADMIN.operation(

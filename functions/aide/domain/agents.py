@@ -48,6 +48,12 @@ class AgentList(DocumentModel):
     agents: list[Agent]
 
 
+class AgentListQuery(RequestModel):
+    """GET /agents query string (other parameters are ignored, as they always were)."""
+
+    status: AgentStatus | None = Field(default=None, description="Only agents in this status")
+
+
 class AgentEnvelope(DocumentModel):
     agent: Agent
 

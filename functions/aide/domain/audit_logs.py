@@ -33,14 +33,16 @@ class AuditLog(DocumentModel):
 
 # GET /admin/audit-logs: filters (query string) and a page of entries.
 class AuditLogQuery(RequestModel):
-    actor_id: str | None = None
-    action: str | None = None
-    resource_type: str | None = None
-    resource_id: str | None = None
-    since: UtcDateTime | None = None
-    until: UtcDateTime | None = None
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = None
+    actor_id: str | None = Field(default=None, description="Only entries by this actor")
+    action: str | None = Field(default=None, description="Only entries of this action")
+    resource_type: str | None = Field(
+        default=None, description="Only entries about this resource type"
+    )
+    resource_id: str | None = Field(default=None, description="Only entries about this resource")
+    since: UtcDateTime | None = Field(default=None, description="Entries at or after this time")
+    until: UtcDateTime | None = Field(default=None, description="Entries before this time")
+    limit: int = Field(default=50, ge=1, le=200, description="Page size")
+    cursor: str | None = Field(default=None, description="The previous page's nextCursor")
 
 
 class AuditLogPage(DocumentModel):

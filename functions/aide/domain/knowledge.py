@@ -6,7 +6,7 @@ every query starts with (and the pre-filter of the vector index).
 """
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
@@ -153,7 +153,11 @@ _TYPE = Field(min_length=1, max_length=MAX_TYPE_LENGTH)
 
 class _Scoped(RequestModel):
     project_id: str | None = Field(
-        default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$"
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="A project the caller can read; without it, the caller's own knowledge",
     )
 
 
@@ -282,6 +286,9 @@ class KnowledgeQuery(_Scoped):
     as_of: UtcDateTime | None = None
 
 
+_AS_OF: Final = "Relations valid at this time (default: now)"
+
+
 class ScopeRead(_Scoped):
     """GET /stats query string."""
 
@@ -289,14 +296,16 @@ class ScopeRead(_Scoped):
 class GraphRead(_Scoped):
     """GET /graph query string."""
 
-    as_of: UtcDateTime | None = None
+    as_of: UtcDateTime | None = Field(default=None, description=_AS_OF)
 
 
 class NodesOpen(_Scoped):
     """GET /nodes query string: `names` repeated once per entity."""
 
-    names: list[Text] = Field(min_length=1, max_length=MAX_ITEMS_PER_REQUEST)
-    as_of: UtcDateTime | None = None
+    names: list[Text] = Field(
+        min_length=1, max_length=MAX_ITEMS_PER_REQUEST, description="Entity names"
+    )
+    as_of: UtcDateTime | None = Field(default=None, description=_AS_OF)
 
 
 # --- API: responses -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from pydantic import Field
 
 from aide.domain.base import DocumentModel, RequestModel
 from aide.domain.free_form import FreeFormMap
+from aide.domain.page_cursor import MAX_PAGE_SIZE
 from aide.domain.timestamps import UtcDateTime, utc_now
 
 
@@ -67,8 +68,20 @@ class ProjectEnvelope(DocumentModel):
     project: Project
 
 
+class ProjectListQuery(RequestModel):
+    """GET /projects query string: newest first, cursor pagination."""
+
+    # 100 by default: the listing answered the newest 100 before it had pages.
+    limit: int = Field(default=MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Page size")
+    cursor: str | None = Field(
+        default=None, min_length=1, max_length=2000, description="The previous page's nextCursor"
+    )
+
+
 class ProjectList(DocumentModel):
     projects: list[Project]
+    # Absent on the last page; pass it back as `cursor` for the next one.
+    next_cursor: str | None = None
 
 
 class ProjectDeleted(DocumentModel):

@@ -8,6 +8,7 @@ from pydantic import Field
 from aide.domain.base import DocumentModel, RequestModel
 from aide.domain.document_ids import ResourceId, is_usable_id
 from aide.domain.free_form import FreeFormMap
+from aide.domain.page_cursor import MAX_PAGE_SIZE
 from aide.domain.task_lifecycle import TaskStatus
 from aide.domain.timestamps import UtcDateTime, utc_now
 
@@ -130,19 +131,28 @@ class TaskCreate(RequestModel):
     dependencies: list[ResourceId] | None = Field(default=None, max_length=100)
 
 
-MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 
 
 class TaskListQuery(RequestModel):
     """GET /tasks query string: equality filters, newest first, cursor pagination."""
 
-    status: TaskStatus | None = None
-    project_id: ResourceId | None = None
-    priority: TaskPriority | None = None
-    agent_id: ResourceId | None = None
-    limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
-    cursor: str | None = Field(default=None, min_length=1, max_length=2000)
+    status: TaskStatus | None = Field(default=None, description="Only tasks in this status")
+    project_id: ResourceId | None = Field(
+        default=None,
+        description="Only this project's tasks (every task of a project the caller can read)",
+    )
+    priority: TaskPriority | None = Field(default=None, description="Only tasks of this priority")
+    agent_id: ResourceId | None = Field(
+        default=None, description="Only tasks assigned to this agent"
+    )
+    limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Page size")
+    cursor: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="The previous page's nextCursor, sent with the same filters",
+    )
 
 
 class TaskList(DocumentModel):

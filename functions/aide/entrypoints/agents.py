@@ -5,13 +5,18 @@ from __future__ import annotations
 from flask import Request, Response
 
 from aide.adapters.firestore_client import get_firestore
-from aide.domain.agents import AgentEnvelope, AgentList, AgentStatus, AgentTaskRequest
+from aide.domain.agents import (
+    AgentEnvelope,
+    AgentList,
+    AgentListQuery,
+    AgentStatus,
+    AgentTaskRequest,
+)
 from aide.domain.tasks import TaskView
 from aide.entrypoints.auth import Principal, authenticated
 from aide.entrypoints.envelope import success
-from aide.entrypoints.errors import ValidationFailed
 from aide.entrypoints.http_handler import handle
-from aide.entrypoints.request_body import parse_body
+from aide.entrypoints.request_body import parse_body, validate
 from aide.entrypoints.routing import Router
 from aide.entrypoints.task_errors import task_errors
 from aide.entrypoints.tasks import idempotency_key, replay_headers
@@ -22,20 +27,7 @@ router = Router("agents")
 
 def _status_filter(request: Request) -> AgentStatus | None:
     raw = request.args.get("status")
-    if raw is None:
-        return None
-    try:
-        return AgentStatus(raw)
-    except ValueError as error:
-        raise ValidationFailed(
-            details=[
-                {
-                    "field": "status",
-                    "message": f"must be one of {[status.value for status in AgentStatus]}",
-                    "type": "enum",
-                }
-            ]
-        ) from error
+    return validate(AgentListQuery, {} if raw is None else {"status": raw}).status
 
 
 @router.route("GET", "/")

@@ -39,6 +39,13 @@ class ValidationFailed(BadRequest):
     default_message = "Validation failed"
 
 
+def invalid_cursor(message: str) -> ValidationFailed:
+    """A `cursor` query parameter its listing did not produce (aide.domain.page_cursor)."""
+    return ValidationFailed(
+        message, details=[{"field": "cursor", "message": message, "type": "cursor"}]
+    )
+
+
 class MalformedJson(BadRequest):
     code = "malformed_json"
     default_message = "Failed to parse request body"

@@ -6,20 +6,22 @@ from __future__ import annotations
 from flask import Request, Response
 
 from aide.adapters.firestore_client import get_firestore
+from aide.domain.page_cursor import InvalidCursor
 from aide.domain.projects import (
     ProjectCreate,
     ProjectDeleted,
     ProjectEnvelope,
-    ProjectList,
+    ProjectListQuery,
     ProjectMemberAdd,
     ProjectUpdate,
 )
 from aide.entrypoints.auth import Principal, authenticated
 from aide.entrypoints.envelope import success
-from aide.entrypoints.errors import Conflict, ValidationFailed
+from aide.entrypoints.errors import Conflict, ValidationFailed, invalid_cursor
 from aide.entrypoints.http_handler import handle
-from aide.entrypoints.request_body import parse_body
+from aide.entrypoints.request_body import parse_body, validate
 from aide.entrypoints.routing import Router
+from aide.entrypoints.tasks import query_params
 from aide.services import projects
 
 router = Router("projects")
@@ -36,7 +38,11 @@ def create_project(request: Request, principal: Principal) -> Response:
 @router.route("GET", "/")
 @authenticated(scope="projects:read")
 def list_projects(request: Request, principal: Principal) -> Response:
-    return success(ProjectList(projects=projects.list_projects(get_firestore(), principal.uid)))
+    query = validate(ProjectListQuery, query_params(request))
+    try:
+        return success(projects.list_projects(get_firestore(), principal.uid, query))
+    except InvalidCursor as error:
+        raise invalid_cursor(str(error)) from error
 
 
 @router.route("GET", "/{project_id}")

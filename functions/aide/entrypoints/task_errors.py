@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from aide.domain.task_graph import TaskGraphError
 from aide.domain.task_lifecycle import IllegalTransition
-from aide.entrypoints.errors import Conflict, NotFound, ValidationFailed
+from aide.entrypoints.errors import Conflict, NotFound, ValidationFailed, invalid_cursor
 from aide.services.idempotent_requests import IdempotencyKeyReused, InvalidIdempotencyKey
 from aide.services.task_groups import TaskGroupNotFound
 from aide.services.tasks import DependencyBlocked, InvalidCursor, InvalidReference, TaskNotFound
@@ -36,9 +36,7 @@ def task_errors() -> Iterator[None]:
     except InvalidReference as error:
         raise ValidationFailed(error.message, details=error.details) from error
     except InvalidCursor as error:
-        raise ValidationFailed(
-            str(error), details=[{"field": "cursor", "message": str(error), "type": "cursor"}]
-        ) from error
+        raise invalid_cursor(str(error)) from error
     except InvalidIdempotencyKey as error:
         raise ValidationFailed(
             str(error),

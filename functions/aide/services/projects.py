@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from aide.adapters.repositories import ProjectRepository, UserRepository
 from aide.domain.access import InsufficientPermissions, ResourceNotFound
+from aide.domain.page_cursor import decode_cursor, encode_cursor, listing_fingerprint
 from aide.domain.projects import (
     MAX_PROJECT_MEMBERS,
     Project,
     ProjectCreate,
+    ProjectList,
+    ProjectListQuery,
     ProjectUpdate,
     ProjectVisibility,
 )
@@ -24,8 +27,6 @@ from aide.services import audit_trail
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client, Transaction
-
-MAX_PROJECTS_LISTED = 100
 
 
 class MembershipRefused(Exception):
@@ -60,30 +61,40 @@ def create_project(
     return project
 
 
-def list_projects(db: Client, uid: str) -> list[Project]:
-    """Projects the user owns and team projects they are a member of, newest first."""
-    from google.cloud import firestore
-    from google.cloud.firestore_v1.base_query import FieldFilter
+def list_projects(db: Client, uid: str, query: ProjectListQuery) -> ProjectList:
+    """A page of the projects the user owns and the team projects they are a member of, newest
+    first.
 
+    Two queries (owned, member of) each read one page past the cursor and are merged. Where a
+    query filled its page, nothing older than its last item is known to be complete, so the page
+    stops at the newest such boundary and the next cursor resumes there.
+    """
+    fingerprint = listing_fingerprint(uid, {"listing": "projects"})
+    after = decode_cursor(query.cursor, fingerprint) if query.cursor else None
     projects = ProjectRepository(db)
-    owned = (
-        projects.collection.where(filter=FieldFilter("userId", "==", uid))
-        .order_by("createdAt", direction=firestore.Query.DESCENDING)
-        .limit(MAX_PROJECTS_LISTED)
-    )
-    shared = (
-        projects.collection.where(filter=FieldFilter("memberIds", "array_contains", uid))
-        .order_by("createdAt", direction=firestore.Query.DESCENDING)
-        .limit(MAX_PROJECTS_LISTED)
-    )
+    fetch = query.limit + 1
     found: dict[str, Project] = {}
-    for query in (owned, shared):
-        for snapshot in query.stream():
-            project = projects.from_snapshot(snapshot)
-            if project.can_read(uid):
-                found[project.id] = project
-    ordered = sorted(found.values(), key=lambda project: project.created_at, reverse=True)
-    return ordered[:MAX_PROJECTS_LISTED]
+    boundary: tuple[datetime, str] | None = None
+    for condition in (("userId", "==", uid), ("memberIds", "array_contains", uid)):
+        page = projects.newest_page([condition], limit=fetch, after=after)
+        if len(page) == fetch:
+            last = (page[-1].created_at, page[-1].id)
+            boundary = last if boundary is None else max(boundary, last)
+        found.update((project.id, project) for project in page if project.can_read(uid))
+    ordered = sorted(found.values(), key=_position, reverse=True)
+    if boundary is not None:
+        ordered = [project for project in ordered if _position(project) >= boundary]
+    if len(ordered) > query.limit:
+        ordered = ordered[: query.limit]
+        resume: tuple[datetime, str] | None = _position(ordered[-1])
+    else:
+        resume = boundary
+    next_cursor = encode_cursor(*resume, fingerprint) if resume is not None else None
+    return ProjectList(projects=ordered, next_cursor=next_cursor)
+
+
+def _position(project: Project) -> tuple[datetime, str]:
+    return project.created_at, project.id
 
 
 def readable_project(

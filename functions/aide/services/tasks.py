@@ -7,10 +7,6 @@ owner too). Only the owner changes it. Anything else is reported as not found.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +15,12 @@ from typing import TYPE_CHECKING, Any, Final
 from aide.adapters.repositories.agents import AgentRepository
 from aide.adapters.repositories.projects import ProjectRepository
 from aide.adapters.repositories.tasks import TaskFilters, TaskRepository
+from aide.domain.page_cursor import (
+    InvalidCursor,
+    decode_cursor,
+    encode_cursor,
+    listing_fingerprint,
+)
 from aide.domain.projects import Project
 from aide.domain.task_events import StreamEventKind, TaskEvent
 from aide.domain.task_graph import DependencyState, evaluate_dependencies
@@ -30,7 +32,6 @@ from aide.domain.tasks import (
     TaskListQuery,
     TaskView,
 )
-from aide.domain.timestamps import rfc3339
 from aide.services import audit_trail
 from aide.services.idempotent_requests import run_idempotent
 from aide.services.task_transitions import (
@@ -57,7 +58,6 @@ __all__ = [
 ]
 
 CREATE_SCOPE: Final = "tasks.create"
-_CURSOR_VERSION: Final = 1
 
 
 class InvalidReference(ValueError):
@@ -80,10 +80,6 @@ class DependencyBlocked(Exception):
         self.dependency_id = dependency_id
         self.message = message
         super().__init__(message)
-
-
-class InvalidCursor(ValueError):
-    """`cursor` is not one this listing produced for the same filters (400)."""
 
 
 @dataclass(frozen=True)
@@ -273,45 +269,16 @@ def list_tasks(db: Client, user_id: str, query: TaskListQuery) -> TaskList:
     if query.agent_id is not None:
         filters["agentId"] = query.agent_id
 
-    fingerprint = _filters_fingerprint(user_id, filters)
+    fingerprint = listing_fingerprint(user_id, filters)
     after = decode_cursor(query.cursor, fingerprint) if query.cursor else None
     # One extra document tells whether another page exists without a second query.
     page = TaskRepository(db).list_page(filters, limit=query.limit + 1, after=after)
     has_more = len(page) > query.limit
     page = page[: query.limit]
-    next_cursor = encode_cursor(page[-1], fingerprint) if has_more and page else None
+    next_cursor = None
+    if has_more and page:
+        next_cursor = encode_cursor(page[-1].created_at, page[-1].id, fingerprint)
     return TaskList(tasks=page, next_cursor=next_cursor)
-
-
-def _filters_fingerprint(user_id: str, filters: TaskFilters) -> str:
-    canonical = json.dumps({"u": user_id, "f": filters}, sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-def encode_cursor(last: Task, fingerprint: str) -> str:
-    """Opaque: the position after `last`, bound to the filters (and caller) it was made for."""
-    body = {"v": _CURSOR_VERSION, "t": rfc3339(last.created_at), "i": last.id, "f": fingerprint}
-    raw = json.dumps(body, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, fingerprint: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        body = json.loads(raw)
-        if not isinstance(body, dict) or body.get("v") != _CURSOR_VERSION:
-            raise ValueError("unknown cursor version")
-        created_at = datetime.fromisoformat(str(body["t"]).replace("Z", "+00:00"))
-        task_id = body["i"]
-        if created_at.tzinfo is None or not isinstance(task_id, str) or not task_id:
-            raise ValueError("malformed cursor position")
-        if "/" in task_id:
-            raise ValueError("malformed cursor position")
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
-        raise InvalidCursor("cursor is not valid") from error
-    if body.get("f") != fingerprint:
-        raise InvalidCursor("cursor belongs to a listing with other filters")
-    return created_at, task_id
 
 
 # --- changes ----------------------------------------------------------------------------------

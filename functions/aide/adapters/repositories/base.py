@@ -67,6 +67,30 @@ class Repository(Generic[M]):
         }
         return [found[doc_id] for doc_id in doc_ids if doc_id in found]
 
+    def newest_page(
+        self,
+        conditions: list[tuple[str, str, Any]],
+        *,
+        limit: int,
+        after: tuple[Any, str] | None = None,
+    ) -> list[M]:
+        """Up to `limit` documents matching every (field, operator, value) condition, newest
+        `createdAt` first (ties by id, descending), starting after the (createdAt, id) position
+        `after` (aide.domain.page_cursor). Each combination needs its composite index."""
+        from google.cloud.firestore import Query
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        query: Any = self.collection
+        for field, operator, value in conditions:
+            query = query.where(filter=FieldFilter(field, operator, value))
+        query = query.order_by("createdAt", direction=Query.DESCENDING).order_by(
+            "__name__", direction=Query.DESCENDING
+        )
+        if after is not None:
+            created_at, doc_id = after
+            query = query.start_after({"createdAt": created_at, "__name__": self.ref(doc_id)})
+        return [self.from_snapshot(snapshot) for snapshot in query.limit(limit).stream()]
+
     def create(self, item: M, *, writer: Writer | None = None) -> None:
         """Writes a new document; fails (google.api_core AlreadyExists / Conflict) if it exists."""
         ref = self.ref(self.id_of(item))

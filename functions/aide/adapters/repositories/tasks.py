@@ -50,18 +50,6 @@ class TaskRepository(Repository[Task]):
         limit: int,
         after: tuple[Any, str] | None = None,
     ) -> list[Task]:
-        """Up to `limit` tasks matching every filter, newest first (ties by id, descending),
-        starting after the (createdAt, id) position `after`."""
-        from google.cloud.firestore import Query
-        from google.cloud.firestore_v1.base_query import FieldFilter
-
-        query: Any = self.collection
-        for field, value in filters.items():
-            query = query.where(filter=FieldFilter(field, "==", value))
-        query = query.order_by("createdAt", direction=Query.DESCENDING).order_by(
-            "__name__", direction=Query.DESCENDING
-        )
-        if after is not None:
-            created_at, task_id = after
-            query = query.start_after({"createdAt": created_at, "__name__": self.ref(task_id)})
-        return [self.from_snapshot(snapshot) for snapshot in query.limit(limit).stream()]
+        """Up to `limit` tasks matching every filter, newest first, after position `after`."""
+        conditions = [(field, "==", value) for field, value in filters.items()]
+        return self.newest_page(conditions, limit=limit, after=after)
