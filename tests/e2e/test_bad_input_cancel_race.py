@@ -2,10 +2,11 @@
 the group's first tasks: never a 500, and every group's counters still match its tasks.
 
 The race this pins: a group cancel locks the group document and then the tasks, the runtime's
-claim locks a task and then the group. The emulator (like Firestore) breaks that deadlock by
-wounding one transaction, whose later reads then see the other's commit; the cancel used to find
-a task still `queued` while the group counted none, and answered 500. It is run again instead
-(aide.services.task_transitions.InconsistentReads). The collision needs the cancel to land
+claim locks a task and then the group. The emulator breaks that deadlock by wounding one
+transaction; it used to let the wounded one read the other's commit afterwards, so the cancel
+found a task still `queued` while the group counted none, and answered 500. A wounded
+transaction now keeps one consistent snapshot until its commit aborts and the client retries it
+(see tests/firestore_emulator/test_transactions.py). The collision needs the cancel to land
 within the few milliseconds of a claim, so this loops: two clients, each creating and at once
 cancelling groups of several ready tasks, with a varying delay that sweeps across the claims
 (a few collisions per hundred cancels here; this makes 240).

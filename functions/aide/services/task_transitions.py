@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final
 
 from aide.adapters.repositories.task_dispatches import TaskDispatchRepository
 from aide.adapters.repositories.task_groups import TaskGroupRepository
@@ -53,9 +53,6 @@ if TYPE_CHECKING:
 
 # Concurrent completions in one group contend on the group document; let them retry.
 TRANSACTION_ATTEMPTS: Final = 25
-# Runs of a unit of work whose reads did not add up (see InconsistentReads) before giving up.
-INCONSISTENT_READ_ATTEMPTS: Final = 10
-R = TypeVar("R")
 log = get_logger(__name__)
 _TERMINAL_GROUP_STATUSES: Final = frozenset(
     {GroupStatus.COMPLETED, GroupStatus.FAILED, GroupStatus.CANCELLED}
@@ -70,13 +67,9 @@ class TaskNotFound(LookupError):
         super().__init__(f"task '{task_id}' not found")
 
 
-class InconsistentReads(RuntimeError):
-    """What one transaction read does not add up: a group's counters disagree with the statuses
-    of its tasks. Committed transactions are serialisable, so this is a transaction that lost
-    its locks while reading (wounded to break a deadlock with, say, the runtime claiming the same
-    task, which locks the task before the group while a group cancel locks the group first):
-    its later reads see other commits and its own commit will abort. It is run again from the
-    start (run_transaction); only if the disagreement persists are the counters really wrong."""
+class GroupCountsDrift(RuntimeError):
+    """A group's counters disagree with the statuses of its tasks. A transaction reads one
+    consistent snapshot, so this is never a race: the counters really are wrong (a bug)."""
 
 
 @dataclass(frozen=True)
@@ -248,7 +241,7 @@ class TaskUnitOfWork:
                 try:
                     groups[group_id] = (group, counts.apply(old, new))
                 except ValueError as error:
-                    raise InconsistentReads(
+                    raise GroupCountsDrift(
                         f"group {group_id} counts no task {old} to move to {new}"
                     ) from error
         for task_id, remaining in self.counter_updates.items():
@@ -377,21 +370,8 @@ def run_unit_of_work(
             root = _after(unit.planned[root.id], unit.now)
         return ChangeResult(task=root, changes=changes)
 
-    return run_transaction(db, apply)
-
-
-def run_transaction(db: Client, apply: Callable[[Transaction], R]) -> R:
-    """`apply` (a `firestore.transactional` function) in a transaction, run again from the start
-    while it raises InconsistentReads; Firestore's own retries cover aborted commits."""
-    attempt = 1
-    while True:
-        try:
-            return apply(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
-        except InconsistentReads as error:
-            if attempt == INCONSISTENT_READ_ATTEMPTS:
-                raise
-            attempt += 1
-            log.warning("transaction read inconsistent data, running it again: %s", error)
+    result: ChangeResult = apply(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+    return result
 
 
 def _after(planned: _Planned, now: datetime) -> Task:
