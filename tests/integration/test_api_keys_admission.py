@@ -1,9 +1,9 @@
 """The `authenticated` decorator in-process, with API keys against the Firestore emulator:
-what a handler receives, how refusals render, and the admission hook issue 6 plugs into."""
+what a handler receives, how refusals render, and the admission steps the HTTP handler runs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -16,7 +16,8 @@ from aide.domain.users import UserRole
 from aide.entrypoints import auth
 from aide.entrypoints.envelope import success
 from aide.entrypoints.errors import QuotaExceeded
-from aide.entrypoints.http_handler import handle
+from aide.entrypoints.http_handler import ADMISSION, handle
+from aide.entrypoints.operation import AdmissionStep
 from aide.entrypoints.routing import Router
 from aide.services import api_keys
 from aide.services.authentication import provision_user
@@ -48,15 +49,19 @@ def app_db(fs_client: Any, fs_project: str, monkeypatch: pytest.MonkeyPatch) -> 
         yield fs_client
     finally:
         reset_firestore_client()
-        auth.admission_hooks.clear()
 
 
-def serve(method: str, path: str, headers: dict[str, str]) -> Response:
+def serve(
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    admission: Sequence[AdmissionStep] = ADMISSION,
+) -> Response:
     app = Flask(__name__)
     with app.test_request_context(path, method=method, headers=headers):
         from flask import request
 
-        return handle(request, router)
+        return handle(request, router, admission=admission)
 
 
 def issue(db: Any, scopes: list[str]) -> str:
@@ -99,14 +104,14 @@ def test_admission_hooks_run_after_authorization(app_db: Any) -> None:
         if len(admitted) > 1:
             raise QuotaExceeded(headers={"Retry-After": "60"})
 
-    auth.admission_hooks.append(meter)
-    assert serve("GET", "/api/things/a", {"X-API-Key": key}).status_code == 200
-    refused = serve("GET", "/api/things/b", {"X-API-Key": key})
+    admission = (*ADMISSION, meter)
+    assert serve("GET", "/api/things/a", {"X-API-Key": key}, admission).status_code == 200
+    refused = serve("GET", "/api/things/b", {"X-API-Key": key}, admission)
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "60"
     assert refused.get_json()["error"]["code"] == "quota_exceeded"
     # Unauthenticated requests never reach the hook.
-    assert serve("GET", "/api/things/c", {}).status_code == 401
+    assert serve("GET", "/api/things/c", {}, admission).status_code == 401
     assert [uid for uid, _ in admitted] == ["dev", "dev"]
     operation = admitted[0][1]
     assert operation.name.endswith(".read_thing")

@@ -14,7 +14,7 @@ from aide.domain.tasks import TaskCreate
 from aide.entrypoints import errors
 from aide.entrypoints.envelope import failure, success
 from aide.entrypoints.http_handler import handle
-from aide.entrypoints.request_body import MAX_BODY_BYTES, parse_body, read_json
+from aide.entrypoints.http_request import MAX_BODY_BYTES, parse_body, read_json
 from aide.entrypoints.routing import Router
 
 app = Flask(__name__)

@@ -16,7 +16,7 @@ from aide.domain.collections import COLLECTIONS, SUBCOLLECTIONS
 from aide.domain.system_config import DEFAULT_PLANS
 from aide.domain.task_groups import MAX_TASKS_PER_GROUP
 from aide.domain.topics import TOPICS
-from aide.entrypoints.request_body import MAX_BODY_BYTES
+from aide.entrypoints.http_request import MAX_BODY_BYTES
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMAS_DIR = "schemas"

@@ -11,7 +11,7 @@ from pydantic.json_schema import models_json_schema
 from aide import config
 from aide.contracts.registry import ENDPOINTS, Endpoint
 from aide.entrypoints import errors as api_errors
-from aide.entrypoints.request_body import MAX_BODY_BYTES
+from aide.entrypoints.http_request import MAX_BODY_BYTES
 
 REF: Final = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -100,7 +100,7 @@ from aide.domain.users import (
     UserStatus,
     UserUpdate,
 )
-from aide.entrypoints.task_errors import IDEMPOTENCY_HEADER
+from aide.entrypoints.http_request import IDEMPOTENCY_HEADER
 from aide.services.idempotent_requests import MAX_KEY_LENGTH
 
 # One JSON Schema per Firestore document type (its JSON form: camelCase, RFC 3339 timestamps).

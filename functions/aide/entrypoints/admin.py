@@ -11,9 +11,7 @@ Any caller refused here for want of the admin role is recorded (`admin.access_de
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import Any
 
 from flask import Request, Response
 
@@ -22,53 +20,31 @@ from aide.domain.audit_logs import AuditLogPage, AuditLogQuery
 from aide.domain.users import PlanChange, RoleChange, StatusChange, UserEnvelope, UserRole
 from aide.entrypoints import errors
 from aide.entrypoints.audit import request_actor
-from aide.entrypoints.auth import Principal, authenticated, resolve_principal
+from aide.entrypoints.auth import AuthenticatedHandler, Principal, authenticated
 from aide.entrypoints.envelope import success
 from aide.entrypoints.http_handler import handle
-from aide.entrypoints.request_body import parse_body, validate
+from aide.entrypoints.http_request import parse_body, query_params, validate
 from aide.entrypoints.routing import Router
 from aide.services import admin
 
 router = Router("admin")
 
 
-def audited_denial(
-    handler: Callable[..., Response],
-) -> Callable[..., Response]:
-    """Records callers refused for want of the admin role, then lets the refusal through."""
-
-    @functools.wraps(handler)
-    def run(request: Request, **params: Any) -> Response:
-        try:
-            return handler(request, **params)
-        except errors.PermissionDenied as error:
-            if not isinstance(error, errors.AccountInactive):
-                try:
-                    principal = resolve_principal(request)
-                except Exception:  # the refusal stands even if recording it fails
-                    raise error from None
-                admin.record_denied_admin_access(
-                    get_firestore(),
-                    request_actor(request, principal),
-                    request.method,
-                    request.path,
-                )
-            raise
-
-    return run
+def record_denial(request: Request, principal: Principal) -> None:
+    """Records a caller refused for want of the admin role (or scope); the refusal stands."""
+    admin.record_denied_admin_access(
+        get_firestore(), request_actor(request, principal), request.method, request.path
+    )
 
 
-def admin_only(scope: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    def decorate(handler: Callable[..., Response]) -> Callable[..., Response]:
-        return audited_denial(authenticated(required_role=UserRole.ADMIN, scope=scope)(handler))
-
-    return decorate
+def admin_only(scope: str) -> Callable[[Callable[..., Response]], AuthenticatedHandler]:
+    return authenticated(required_role=UserRole.ADMIN, scope=scope, on_denied=record_denial)
 
 
 @router.route("GET", "/audit-logs")
 @admin_only("users:read")
 def list_audit_logs(request: Request, principal: Principal) -> Response:
-    query = validate(AuditLogQuery, dict(request.args.items()))
+    query = validate(AuditLogQuery, query_params(request))
     try:
         page = admin.list_audit_logs(
             get_firestore(),

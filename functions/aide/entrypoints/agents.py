@@ -16,17 +16,22 @@ from aide.domain.tasks import TaskView
 from aide.entrypoints.auth import Principal, authenticated
 from aide.entrypoints.envelope import success
 from aide.entrypoints.http_handler import handle
-from aide.entrypoints.request_body import parse_body, validate
+from aide.entrypoints.http_request import (
+    idempotency_key,
+    parse_body,
+    query_params,
+    replay_headers,
+    validate,
+)
 from aide.entrypoints.routing import Router
 from aide.entrypoints.task_errors import task_errors
-from aide.entrypoints.tasks import idempotency_key, replay_headers
 from aide.services import agents, tasks
 
 router = Router("agents")
 
 
 def _status_filter(request: Request) -> AgentStatus | None:
-    raw = request.args.get("status")
+    raw = query_params(request).get("status")
     return validate(AgentListQuery, {} if raw is None else {"status": raw}).status
 
 

@@ -20,7 +20,7 @@ from aide.entrypoints.auth import Principal, authenticated
 from aide.entrypoints.envelope import success
 from aide.entrypoints.errors import ValidationFailed
 from aide.entrypoints.http_handler import handle
-from aide.entrypoints.request_body import parse_body
+from aide.entrypoints.http_request import parse_body
 from aide.entrypoints.routing import Router
 from aide.services import api_keys
 

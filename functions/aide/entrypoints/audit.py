@@ -1,9 +1,9 @@
 """Audit entry points: the document-change triggers, and the request's actor for stamps.
 
 `on_document_written(collection, event)` serves the `written` triggers main.py declares on the
-audited collections; `bind_request_actor` is an admission hook (registered with metering in
-aide.entrypoints.auth) that makes the caller, request id, IP and user agent available to the
-services the handler calls (aide.services.audit_trail.change_stamp).
+audited collections; `bind_request_actor` is an admission step (one of
+aide.entrypoints.http_handler.ADMISSION) that makes the caller, request id, IP and user agent
+available to the services the handler calls (aide.services.audit_trail.change_stamp).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from firebase_functions import firestore_fn
 
     from aide.domain.access import Principal
-    from aide.entrypoints.auth import Operation
+    from aide.entrypoints.operation import Operation
 
 
 def client_ip(request: Request) -> str | None:

@@ -1,6 +1,6 @@
-"""Authentication and authorization for every resource function's handlers.
+"""Authentication and authorization of the operations an HTTP function serves.
 
-Stable API (other resource modules build on it):
+Declaring an operation (every resource module does this):
 
     from aide.domain.users import UserRole
     from aide.entrypoints.auth import Principal, authenticated
@@ -9,12 +9,13 @@ Stable API (other resource modules build on it):
     @authenticated(scope="tasks:read")          # required_role defaults to UserRole.USER
     def get_task(request: Request, principal: Principal, task_id: str) -> Response: ...
 
-* `authenticated(*, required_role=UserRole.USER, scope=None)` turns
-  `handler(request, principal, **path_params)` into the `handler(request, **path_params)` that
-  `Router.route` registers (put `@authenticated` BELOW `@router.route`). Before the handler runs:
-  credentials are read and checked (ID token or API key, see aide.services.authentication; the
-  first call of a new user provisions users/{uid}), then `aide.domain.access.authorize`
-  (status, role `user < developer < admin`, the API key's scope), then every admission hook.
+* `authenticated(*, required_role=UserRole.USER, scope=None, on_denied=None)` declares the
+  operation (aide.entrypoints.operation.Operation); put it BELOW `@router.route`. The HTTP
+  handler (aide.entrypoints.http_handler.handle) admits each request before the handler runs:
+  `admit` reads and checks the credentials (ID token or API key, see
+  aide.services.authentication; the first call of a new user provisions users/{uid}), then
+  `aide.domain.access.authorize` (status, role `user < developer < admin`, the API key's
+  scope), then the admission steps the HTTP handler composes (metering, the audit actor).
 * `Principal` (aide.domain.access): `uid`, `role`, `user` (the users/{uid} document as read for
   this request), `api_key_id` (None for an ID token), `scopes` (None = every scope, i.e. an ID
   token), `via_api_key`, `has_scope(scope)`.
@@ -24,19 +25,13 @@ Stable API (other resource modules build on it):
   `WWW-Authenticate: Bearer` header), 403 `account_inactive` "Account inactive", 403
   `permission_denied` "Insufficient permissions", 503 `unavailable` (identity provider down).
 * Handlers and the services they call may raise aide.domain.access errors themselves; they render
-  the same way, plus `ResourceNotFound` -> 404 `not_found`. Use it for another tenant's resource
-  so that its existence is never confirmed.
-* `admission_hooks`: callables `(request, principal, operation) -> None` run after authorization
-  and before the handler — the one place where quotas and metering (issue 6) plug in; a hook
-  refuses by raising an ApiError (e.g. QuotaExceeded) or an AccessError.
+  the same way (`api_error`), plus `ResourceNotFound` -> 404 `not_found`. Use it for another
+  tenant's resource so that its existence is never confirmed.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable
 
 from flask import Request, Response
 
@@ -52,34 +47,25 @@ from aide.domain.access import (
 )
 from aide.domain.users import UserRole
 from aide.entrypoints import errors
+from aide.entrypoints.operation import (
+    AdmissionStep,
+    AuthenticatedHandler,
+    DenialRecorder,
+    Operation,
+)
 
 __all__ = [
-    "AdmissionHook",
+    "AdmissionStep",
     "AuthenticatedHandler",
     "Operation",
     "Principal",
-    "admission_hooks",
+    "admit",
     "api_error",
     "authenticated",
     "resolve_principal",
 ]
 
 WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="aide"'}
-
-
-@dataclass(frozen=True)
-class Operation:
-    """What an admission hook learns about the operation being admitted."""
-
-    name: str  # "<module>.<handler>", e.g. "aide.entrypoints.agents.list_agents"
-    required_role: UserRole
-    scope: str | None
-
-
-AuthenticatedHandler = Callable[..., Response]
-AdmissionHook = Callable[[Request, Principal, Operation], None]
-
-admission_hooks: list[AdmissionHook] = []
 
 
 def api_error(error: AccessError) -> errors.ApiError:
@@ -111,41 +97,39 @@ def resolve_principal(request: Request) -> Principal:
     return authenticate(get_firestore(), get_token_verifier(), credential)
 
 
+def admit(request: Request, operation: Operation, steps: Iterable[AdmissionStep]) -> Principal:
+    """Authenticate, authorize, then run each admission step in order; the admitted principal.
+    Every refusal is an ApiError (an access failure rendered by `api_error`)."""
+    try:
+        principal = resolve_principal(request)
+        try:
+            authorize(principal, required_role=operation.required_role, scope=operation.scope)
+        except InsufficientPermissions:
+            if operation.on_denied is not None:
+                operation.on_denied(request, principal)
+            raise
+        for step in steps:
+            step(request, principal, operation)
+    except AccessError as error:
+        raise api_error(error) from error
+    return principal
+
+
 def authenticated(
-    *, required_role: UserRole = UserRole.USER, scope: str | None = None
-) -> Callable[[AuthenticatedHandler], Callable[..., Response]]:
-    def decorate(handler: AuthenticatedHandler) -> Callable[..., Response]:
+    *,
+    required_role: UserRole = UserRole.USER,
+    scope: str | None = None,
+    on_denied: DenialRecorder | None = None,
+) -> Callable[[Callable[..., Response]], AuthenticatedHandler]:
+    """Declare `handler(request, principal, **path_params)` an authenticated operation."""
+
+    def decorate(handler: Callable[..., Response]) -> AuthenticatedHandler:
         operation = Operation(
             name=f"{handler.__module__}.{handler.__name__}",
             required_role=required_role,
             scope=scope,
+            on_denied=on_denied,
         )
-
-        @functools.wraps(handler)
-        def run(request: Request, **params: Any) -> Response:
-            try:
-                principal = resolve_principal(request)
-                authorize(principal, required_role=required_role, scope=scope)
-                for hook in admission_hooks:
-                    hook(request, principal, operation)
-                return handler(request, principal, **params)
-            except AccessError as error:
-                raise api_error(error) from error
-
-        return run
+        return AuthenticatedHandler(operation, handler)
 
     return decorate
-
-
-def _register_issue6_hooks() -> None:
-    # Issue 6: every authenticated call is metered, and its caller is bound for audit stamps.
-    # Imported here, after this module's own definitions, because the hook modules refer back.
-    from aide.entrypoints.audit import bind_request_actor
-    from aide.entrypoints.metering import meter
-
-    for hook in (meter, bind_request_actor):
-        if hook not in admission_hooks:
-            admission_hooks.append(hook)
-
-
-_register_issue6_hooks()

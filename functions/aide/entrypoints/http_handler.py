@@ -1,22 +1,34 @@
-"""The wrapper every HTTP function runs its router in: request context for logs, CORS,
-errors rendered in the envelope, and no unhandled exception ever reaching the client raw."""
+"""What every HTTP function does with a request, in order: request context for logs, CORS,
+routing, admission of an authenticated operation, the handler, errors rendered in the envelope
+(no unhandled exception ever reaches the client raw)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from typing import Final
 
 from flask import Request, Response
 from pydantic import ValidationError
 
 from aide import config
+from aide.domain.access import AccessError
+from aide.entrypoints.audit import bind_request_actor
+from aide.entrypoints.auth import admit, api_error
 from aide.entrypoints.cors import apply_cors, is_preflight, preflight_response
 from aide.entrypoints.envelope import failure
 from aide.entrypoints.errors import ApiError, Internal, ValidationFailed
-from aide.entrypoints.request_body import validation_details
+from aide.entrypoints.http_request import validation_details
+from aide.entrypoints.metering import meter
+from aide.entrypoints.operation import AdmissionStep
 from aide.entrypoints.routing import Router
 from aide.structured_logging import bind_request_context, get_logger, new_request_context
 
 log = get_logger(__name__)
+
+ADMISSION: Final[tuple[AdmissionStep, ...]] = (meter, bind_request_actor)
+"""After authentication and authorization, every authenticated call is metered (a refusal is
+429), then its caller is bound as the actor the services' writes are audited as."""
 
 
 def _project_or_none() -> str | None:
@@ -26,7 +38,25 @@ def _project_or_none() -> str | None:
         return None
 
 
-def handle(request: Request, router: Router) -> Response:
+def dispatch(
+    request: Request, router: Router, admission: Sequence[AdmissionStep] = ADMISSION
+) -> Response:
+    """Route the request and run its handler, admitting it first if its operation is
+    authenticated (aide.entrypoints.auth.admit)."""
+    route, params = router.resolve(request)
+    try:
+        operation = route.operation
+        if operation is None:
+            return route.handler(request, **params)
+        principal = admit(request, operation, admission)
+        return route.handler(request, principal, **params)
+    except AccessError as error:
+        raise api_error(error) from error
+
+
+def handle(
+    request: Request, router: Router, *, admission: Sequence[AdmissionStep] = ADMISSION
+) -> Response:
     started = time.perf_counter()
     context = new_request_context(
         trace_header=request.headers.get("X-Cloud-Trace-Context"),
@@ -38,7 +68,7 @@ def handle(request: Request, router: Router) -> Response:
         if is_preflight(request):
             return preflight_response(request, origins)
         try:
-            response = router.dispatch(request)
+            response = dispatch(request, router, admission)
         except ApiError as error:
             response = failure(error)
         except ValidationError as error:

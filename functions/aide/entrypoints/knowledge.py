@@ -20,7 +20,6 @@ knowledge, with it the project's, readable and writable by whoever may read the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from flask import Request, Response
 
@@ -45,9 +44,9 @@ from aide.domain.knowledge import (
 from aide.domain.quota import QuotaExhausted
 from aide.entrypoints.auth import Principal, authenticated
 from aide.entrypoints.envelope import success
-from aide.entrypoints.errors import BadRequest, QuotaExceeded, Unavailable, ValidationFailed
+from aide.entrypoints.errors import QuotaExceeded, Unavailable, ValidationFailed
 from aide.entrypoints.http_handler import handle
-from aide.entrypoints.request_body import parse_body, validate
+from aide.entrypoints.http_request import parse_body, query_params, validate
 from aide.entrypoints.routing import Router
 from aide.services import knowledge, knowledge_search
 from aide.services.knowledge import InvalidKnowledgeInput, KnowledgeScope, StorageBudget
@@ -67,21 +66,6 @@ def _embedder() -> Embedder:
         return get_embedder()
     except EmbeddingError as error:
         raise Unavailable("Embedding model unavailable") from error
-
-
-def _query_string(request: Request, repeatable: frozenset[str] = frozenset()) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for key, values in request.args.lists():
-        if key in repeatable:
-            params[key] = values
-        elif len(values) > 1:
-            raise BadRequest(
-                "Query parameters may be given once",
-                details=[{"field": key, "message": "repeated", "type": "query"}],
-            )
-        else:
-            params[key] = values[0]
-    return params
 
 
 def _invalid(error: InvalidKnowledgeInput) -> ValidationFailed:
@@ -196,7 +180,7 @@ def delete_observations(request: Request, principal: Principal) -> Response:
 @router.route("GET", "/graph")
 @authenticated(scope=READ)
 def read_graph(request: Request, principal: Principal) -> Response:
-    params = validate(GraphRead, _query_string(request))
+    params = validate(GraphRead, query_params(request))
     scope = _scope(principal, params.project_id)
     return success(knowledge_search.read_graph(get_firestore(), scope, params.as_of))
 
@@ -204,7 +188,7 @@ def read_graph(request: Request, principal: Principal) -> Response:
 @router.route("GET", "/nodes")
 @authenticated(scope=READ)
 def open_nodes(request: Request, principal: Principal) -> Response:
-    params = validate(NodesOpen, _query_string(request, frozenset({"names"})))
+    params = validate(NodesOpen, query_params(request, repeatable={"names"}))
     scope = _scope(principal, params.project_id)
     return success(knowledge_search.open_nodes(get_firestore(), scope, params.names, params.as_of))
 
@@ -232,7 +216,7 @@ def query_knowledge(request: Request, principal: Principal) -> Response:
 @router.route("GET", "/stats")
 @authenticated(scope=READ)
 def scope_stats(request: Request, principal: Principal) -> Response:
-    params = validate(ScopeRead, _query_string(request))
+    params = validate(ScopeRead, query_params(request))
     scope = _scope(principal, params.project_id)
     stats = knowledge.scope_stats(get_firestore(), scope)
     return success(

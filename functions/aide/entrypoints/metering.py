@@ -1,7 +1,7 @@
-"""The metering admission hook: every authenticated call is counted before its handler runs.
+"""The metering admission step: every authenticated call is counted before its handler runs.
 
-Registered in aide.entrypoints.auth.admission_hooks. A refused call raises QuotaExceeded (429,
-the seed's body `{"error": "Quota exceeded", "limit", "reset"}` as the error's details, with
+One of aide.entrypoints.http_handler.ADMISSION. A refused call raises QuotaExceeded (429, the
+seed's body `{"error": "Quota exceeded", "limit", "reset"}` as the error's details, with
 Retry-After and RateLimit headers); an admitted one gets its RateLimit headers added to whatever
 response the handler returns.
 """
@@ -17,7 +17,7 @@ from aide.entrypoints.errors import QuotaExceeded
 
 if TYPE_CHECKING:
     from aide.domain.access import Principal
-    from aide.entrypoints.auth import Operation
+    from aide.entrypoints.operation import Operation
 
 units_policy: UnitsPolicy = DEFAULT_UNITS
 

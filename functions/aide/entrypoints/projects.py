@@ -19,9 +19,8 @@ from aide.entrypoints.auth import Principal, authenticated
 from aide.entrypoints.envelope import success
 from aide.entrypoints.errors import Conflict, ValidationFailed, invalid_cursor
 from aide.entrypoints.http_handler import handle
-from aide.entrypoints.request_body import parse_body, validate
+from aide.entrypoints.http_request import parse_body, query_params, validate
 from aide.entrypoints.routing import Router
-from aide.entrypoints.tasks import query_params
 from aide.services import projects
 
 router = Router("projects")

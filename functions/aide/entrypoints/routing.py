@@ -17,12 +17,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from flask import Request, Response
 
 from aide.domain.document_ids import is_usable_id
 from aide.entrypoints.errors import MethodNotAllowed, NotFound
+from aide.entrypoints.operation import AuthenticatedHandler, Operation
 
 Handler = Callable[..., Response]
 _PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}$")
@@ -33,6 +33,15 @@ class Route:
     method: str
     segments: tuple[str, ...]
     handler: Handler
+
+    @property
+    def operation(self) -> Operation | None:
+        """The authenticated operation the handler serves; None for a public route."""
+        return self.handler.operation if isinstance(self.handler, AuthenticatedHandler) else None
+
+    @property
+    def pattern(self) -> str:
+        return "/" + "/".join(self.segments)
 
     def match(self, parts: list[str]) -> dict[str, str] | None:
         if len(parts) != len(self.segments):
@@ -71,7 +80,8 @@ class Router:
             return parts[2:]
         return parts
 
-    def dispatch(self, request: Request, **context: Any) -> Response:
+    def resolve(self, request: Request) -> tuple[Route, dict[str, str]]:
+        """The route for the request and its path parameters; NotFound or MethodNotAllowed."""
         parts = self.relative_parts(request.path)
         method = request.method.upper()
         allowed: list[str] = []
@@ -88,7 +98,7 @@ class Router:
             _, route, params = min(candidates, key=lambda candidate: candidate[0])
             if not all(is_usable_id(value) for value in params.values()):
                 raise NotFound()
-            return route.handler(request, **context, **params)
+            return route, params
         if allowed:
             raise MethodNotAllowed(
                 details={"allowed": sorted(set(allowed))},

@@ -8,11 +8,10 @@ from contextlib import contextmanager
 from aide.domain.task_graph import TaskGraphError
 from aide.domain.task_lifecycle import IllegalTransition
 from aide.entrypoints.errors import Conflict, NotFound, ValidationFailed, invalid_cursor
+from aide.entrypoints.http_request import IDEMPOTENCY_HEADER
 from aide.services.idempotent_requests import IdempotencyKeyReused, InvalidIdempotencyKey
 from aide.services.task_groups import TaskGroupNotFound
 from aide.services.tasks import DependencyBlocked, InvalidCursor, InvalidReference, TaskNotFound
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 @contextmanager

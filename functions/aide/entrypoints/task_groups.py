@@ -10,10 +10,15 @@ from aide.domain.tasks import TaskCancel
 from aide.entrypoints.auth import Principal, authenticated
 from aide.entrypoints.envelope import success
 from aide.entrypoints.http_handler import handle
-from aide.entrypoints.request_body import parse_body, validate
+from aide.entrypoints.http_request import (
+    idempotency_key,
+    optional_body,
+    parse_body,
+    replay_headers,
+    validate,
+)
 from aide.entrypoints.routing import Router
 from aide.entrypoints.task_errors import task_errors
-from aide.entrypoints.tasks import idempotency_key, optional_body, replay_headers
 from aide.services import task_groups
 
 router = Router("task_groups")

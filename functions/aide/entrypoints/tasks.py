@@ -3,51 +3,27 @@ POST /{taskId}/retry, and the agent runtime's GET /{taskId}/context, /graph, /ou
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Request, Response
 
 from aide.adapters.firestore_client import get_firestore
-from aide.adapters.repositories.tasks import TaskRepository
 from aide.domain.task_events import TaskEventList
 from aide.domain.tasks import TaskCancel, TaskCreate, TaskListQuery, TaskView
 from aide.entrypoints.auth import Principal, authenticated
 from aide.entrypoints.envelope import success
-from aide.entrypoints.errors import BadRequest
 from aide.entrypoints.http_handler import handle
-from aide.entrypoints.request_body import parse_body, read_json, validate
+from aide.entrypoints.http_request import (
+    idempotency_key,
+    optional_body,
+    parse_body,
+    query_params,
+    replay_headers,
+    validate,
+)
 from aide.entrypoints.routing import Router
-from aide.entrypoints.task_errors import IDEMPOTENCY_HEADER, task_errors
+from aide.entrypoints.task_errors import task_errors
 from aide.services import tasks
 
 router = Router("tasks")
-REPLAYED_HEADER = "Idempotent-Replayed"
-
-
-def idempotency_key(request: Request) -> str | None:
-    return request.headers.get(IDEMPOTENCY_HEADER)
-
-
-def replay_headers(replayed: bool) -> dict[str, str]:
-    return {REPLAYED_HEADER: "true"} if replayed else {}
-
-
-def query_params(request: Request) -> dict[str, Any]:
-    """The query string as a flat dict; a repeated parameter is refused, not half-used."""
-    repeated = sorted(key for key, values in request.args.lists() if len(values) > 1)
-    if repeated:
-        raise BadRequest(
-            "Query parameters may be given once",
-            details=[{"field": key, "message": "repeated", "type": "query"} for key in repeated],
-        )
-    return request.args.to_dict(flat=True)
-
-
-def optional_body(request: Request) -> Any:
-    """An empty body means `{}` (cancel takes an optional reason)."""
-    if not request.content_length and not request.headers.get("Transfer-Encoding"):
-        return {}
-    return read_json(request)
 
 
 @router.route("POST", "/")
@@ -81,10 +57,9 @@ def get_task(request: Request, principal: Principal, task_id: str) -> Response:
 @router.route("GET", "/{task_id}/events")
 @authenticated(scope="tasks:read")
 def list_events(request: Request, principal: Principal, task_id: str) -> Response:
-    db = get_firestore()
     with task_errors():
-        task = tasks.get_task(db, principal.uid, task_id)
-    return success(TaskEventList(events=TaskRepository(db).list_events(task.id, limit=500)))
+        events = tasks.list_task_events(get_firestore(), principal.uid, task_id)
+    return success(TaskEventList(events=events))
 
 
 @router.route("POST", "/{task_id}/cancel")

@@ -53,11 +53,13 @@ __all__ = [
     "cancel_task",
     "create_task",
     "get_task",
+    "list_task_events",
     "list_tasks",
     "retry_task",
 ]
 
 CREATE_SCOPE: Final = "tasks.create"
+EVENTS_LISTED: Final = 500
 
 
 class InvalidReference(ValueError):
@@ -248,6 +250,14 @@ def get_task(db: Client, user_id: str, task_id: str) -> Task:
     if task is None or not can_read(db, user_id, task.user_id, task.project_id):
         raise TaskNotFound(task_id)
     return task
+
+
+def list_task_events(
+    db: Client, user_id: str, task_id: str, *, limit: int = EVENTS_LISTED
+) -> list[TaskEvent]:
+    """The events of a task the caller may read, oldest first."""
+    task = get_task(db, user_id, task_id)
+    return TaskRepository(db).list_events(task.id, limit=limit)
 
 
 def list_tasks(db: Client, user_id: str, query: TaskListQuery) -> TaskList:

@@ -1,9 +1,12 @@
-"""Reading a request's JSON body safely: size limit, content type, syntax, then the model."""
+"""What handlers read from a request, with one rule each: the JSON body (size limit, content
+type, syntax, then the model), the query string, the `Idempotency-Key` header (and the header
+that says a response is a replay)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from collections.abc import Collection
+from typing import Any, Final, TypeVar
 
 from flask import Request
 from pydantic import BaseModel, ValidationError
@@ -17,6 +20,8 @@ from aide.entrypoints.errors import (
 )
 
 MAX_BODY_BYTES = 1024 * 1024
+IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
+REPLAYED_HEADER: Final = "Idempotent-Replayed"
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -75,3 +80,36 @@ def validate(model: type[M], data: Any) -> M:
 
 def parse_body(request: Request, model: type[M], *, max_bytes: int = MAX_BODY_BYTES) -> M:
     return validate(model, read_json(request, max_bytes=max_bytes))
+
+
+def optional_body(request: Request) -> Any:
+    """An empty body means `{}` (e.g. cancel takes an optional reason)."""
+    if not request.content_length and not request.headers.get("Transfer-Encoding"):
+        return {}
+    return read_json(request)
+
+
+def query_params(request: Request, *, repeatable: Collection[str] = ()) -> dict[str, Any]:
+    """The query string as a dict of strings. A parameter named in `repeatable` is a list of
+    every value given; any other parameter given more than once is refused (400), never
+    half-used."""
+    repeated = sorted(
+        key for key, values in request.args.lists() if len(values) > 1 and key not in repeatable
+    )
+    if repeated:
+        raise BadRequest(
+            "Query parameters may be given once",
+            details=[{"field": key, "message": "repeated", "type": "query"} for key in repeated],
+        )
+    return {
+        key: values if key in repeatable else values[0] for key, values in request.args.lists()
+    }
+
+
+def idempotency_key(request: Request) -> str | None:
+    return request.headers.get(IDEMPOTENCY_HEADER)
+
+
+def replay_headers(replayed: bool) -> dict[str, str]:
+    """The response headers of a create answered from its Idempotency-Key record."""
+    return {REPLAYED_HEADER: "true"} if replayed else {}
