@@ -35,8 +35,8 @@ from aide.domain.task_groups import TaskGroupCreate  # noqa: E402
 from aide.domain.tasks import TaskCreate, TaskListQuery  # noqa: E402
 from aide.services import task_groups, tasks  # noqa: E402
 from aide.services.task_dispatch import publish_dispatch  # noqa: E402
-from aide.services.task_execution import claim_task, complete_task  # noqa: E402
 from benchmarks.scratch_project import scratch_project  # noqa: E402
+from tests.support.task_runs import claim_task, complete_task  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 OWNER = "bench-user"

@@ -24,9 +24,9 @@ from aide.adapters.repositories.tasks import TaskRepository
 from aide.domain import topics
 from aide.domain.system_config import DEFAULT_PLANS, PlanName
 from aide.domain.tasks import Task
-from aide.services.task_execution import complete_task
 from tests.firestore_emulator.waiting import wait_until
 from tests.fixtures.stack import AuthUser, PlatformHandle
+from tests.support.task_runs import complete_task
 
 TIMEOUT = 60
 RUN_TIMEOUT = 90  # a whole (short) scripted run on a loaded 2-core machine

@@ -1,5 +1,5 @@
 """Helpers shared by the task service tests: seeding what tasks refer to, and driving tasks
-through their run by hand with the task_execution services, standing in for the agent runtime
+through their run by hand (tests.support.task_runs), standing in for the agent runtime
 (these tests run the services on the in-process emulator, where no runtime consumes dispatches)."""
 
 from __future__ import annotations
@@ -9,13 +9,14 @@ from typing import Any
 from aide.adapters.repositories.agents import AgentRepository
 from aide.adapters.repositories.projects import ProjectRepository
 from aide.adapters.repositories.task_dispatches import TaskDispatchRepository
+from aide.adapters.repositories.task_slots import TaskSlotsRepository
 from aide.adapters.repositories.tasks import TaskRepository
 from aide.domain.agents import Agent
 from aide.domain.projects import Project, ProjectVisibility
 from aide.domain.task_events import TaskEvent
 from aide.domain.task_lifecycle import TaskStatus
 from aide.domain.tasks import Task, TaskCreate
-from aide.services.task_execution import claim_task, complete_task, fail_task
+from tests.support.task_runs import claim_task, complete_task, fail_task
 
 
 def seed_agent(db: Any, agent_id: str = "coder") -> Agent:
@@ -77,3 +78,8 @@ def run_to_completion(db: Any, task_id: str, outputs: dict[str, Any] | None = No
 def run_to_failure(db: Any, task_id: str, error: str = "boom") -> None:
     claim_task(db, task_id)
     fail_task(db, task_id, error=error)
+
+
+def slots_ref(db: Any, pool_id: str) -> Any:
+    """A run-slot pool's document: a user's (the user id) or an agent's (agent_slots_id)."""
+    return TaskSlotsRepository(db).ref(pool_id)

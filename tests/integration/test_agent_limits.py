@@ -17,8 +17,8 @@ from aide.domain.task_events import StreamEventKind
 from aide.domain.task_lifecycle import TaskStatus, TransitionReason
 from aide.domain.task_slots import agent_slots_id
 from aide.services.agent_runtime import RunOutcome, RunReport, execute_dispatched_task
-from aide.services.task_admission import slots_ref
 from aide.services.task_transitions import change_status
+from tests.integration.task_support import slots_ref
 from tests.integration.test_agent_runtime import deps, load, queued_task
 
 SLOW = {"providerOptions": {"steps": 1, "latency": 1.5}}

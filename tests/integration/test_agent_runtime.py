@@ -27,9 +27,9 @@ from aide.services.agent_runtime import (
     execute_dispatched_task,
 )
 from aide.services.stale_task_sweeper import sweep_stale_tasks
-from aide.services.task_admission import slots_ref
-from aide.services.task_execution import claim_task
 from aide.services.task_transitions import change_status
+from tests.integration.task_support import slots_ref
+from tests.support.task_runs import claim_task
 
 
 class MemoryBlobs:

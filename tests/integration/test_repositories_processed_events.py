@@ -15,10 +15,10 @@ from aide.domain.timestamps import utc_now
 def _increment(db: Any, counter_id: str) -> Any:
     ref = db.collection("counters").document(counter_id)
 
-    def effect(transaction: Any) -> int:
-        snapshot = ref.get(transaction=transaction)
+    def effect(uow: Any) -> int:
+        snapshot = ref.get(transaction=uow.transaction)
         value = (snapshot.to_dict() or {}).get("value", 0) + 1 if snapshot.exists else 1
-        transaction.set(ref, {"value": value})
+        uow.transaction.set(ref, {"value": value})
         return int(value)
 
     return effect
@@ -64,8 +64,8 @@ def test_other_consumers_and_events_are_independent(fs_client: Any) -> None:
 
 
 def test_a_failed_effect_leaves_no_marker_so_a_redelivery_runs_it(fs_client: Any) -> None:
-    def failing(transaction: Any) -> None:
-        transaction.set(fs_client.collection("counters").document("c"), {"value": 99})
+    def failing(uow: Any) -> None:
+        uow.transaction.set(fs_client.collection("counters").document("c"), {"value": 99})
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):

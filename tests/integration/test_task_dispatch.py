@@ -22,8 +22,8 @@ from aide.domain.task_groups import TaskGroupCreate
 from aide.domain.task_lifecycle import TaskStatus
 from aide.services import task_groups, tasks
 from aide.services.task_dispatch import publish_dispatch
-from aide.services.task_execution import claim_task, complete_task, fail_task
 from tests.integration.task_support import dispatch_records, load, task_payload
+from tests.support.task_runs import claim_task, complete_task, fail_task
 
 OWNER = "user-owner"
 PULL_TIMEOUT_S = 60.0

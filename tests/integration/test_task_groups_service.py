@@ -181,7 +181,7 @@ def test_cancel_group_cancels_everything_unfinished(fs_client: Any) -> None:
     ).group
     ids = {member.ref: member.id for member in group.tasks}
     run_to_completion(fs_client, ids["c"])
-    from aide.services.task_execution import claim_task
+    from tests.support.task_runs import claim_task
 
     claim_task(fs_client, ids["a"])
     cancelled, result = service.cancel_task_group(fs_client, OWNER, group.id, reason="stop")

@@ -17,7 +17,6 @@ from aide.domain.task_lifecycle import IllegalTransition, TaskStatus, Transition
 from aide.domain.tasks import TaskListQuery, TaskPriority
 from aide.services import tasks as service
 from aide.services.idempotent_requests import IdempotencyKeyReused, InvalidIdempotencyKey
-from aide.services.task_execution import claim_task, complete_task
 from tests.integration.task_support import (
     dispatch_records,
     events,
@@ -28,6 +27,7 @@ from tests.integration.task_support import (
     seed_project,
     task_payload,
 )
+from tests.support.task_runs import claim_task, complete_task
 
 OWNER = "user-owner"
 OTHER = "user-other"

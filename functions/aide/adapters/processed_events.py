@@ -1,25 +1,27 @@
 """Exactly-once effects for at-least-once events.
 
-`run_once` applies an event's effect and records the event id as processed in the SAME
-transaction, so a redelivered or concurrently delivered event finds the marker and changes
-nothing. Every event handler goes through it. Markers expire (expiresAt, Firestore TTL and the
+`run_once` applies an event's effect and records the event id as processed in the SAME unit of
+work, so a redelivered or concurrently delivered event finds the marker and changes nothing.
+Every event handler goes through it. Markers expire (expiresAt, Firestore TTL and the
 `purge_expired` job) after the longest redelivery window.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from aide.domain import collections
+from aide.adapters.repositories.expiring import ProcessedEventRepository, processed_event_id
+from aide.adapters.unit_of_work import REQUEST_ATTEMPTS, UnitOfWork, run_in_transaction
 from aide.domain.idempotency import PROCESSED_EVENT_TTL, ProcessedEvent
 from aide.domain.timestamps import utc_now
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, DocumentReference, Transaction
+    from google.cloud.firestore import Client, DocumentReference
+
+__all__ = ["RunOnceResult", "marker_ref", "processed_event_id", "run_once", "was_processed"]
 
 T = TypeVar("T")
 
@@ -31,58 +33,46 @@ class RunOnceResult(Generic[T]):
     value: T | None = None
 
 
-def processed_event_id(event_id: str, consumer: str | None = None) -> str:
-    """Document id of the marker. Hashed because event ids may contain '/' or be long."""
-    key = f"{consumer or ''}\x00{event_id}"
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 def marker_ref(db: Client, event_id: str, consumer: str | None = None) -> DocumentReference:
-    return db.collection(collections.PROCESSED_EVENTS).document(
-        processed_event_id(event_id, consumer)
-    )
+    return ProcessedEventRepository(db).ref(processed_event_id(event_id, consumer))
 
 
 def run_once(
     db: Client,
     event_id: str,
-    fn: Callable[[Transaction], T],
+    fn: Callable[[UnitOfWork], T],
     *,
     consumer: str | None = None,
     ttl: timedelta = PROCESSED_EVENT_TTL,
     now: Callable[[], datetime] = utc_now,
-    max_attempts: int = 10,
+    max_attempts: int = REQUEST_ATTEMPTS,
 ) -> RunOnceResult[T]:
-    """Run `fn(transaction)` unless `event_id` was already processed (by `consumer`).
+    """Run `fn(uow)` unless `event_id` was already processed (by `consumer`).
 
-    `fn` must do its Firestore reads and writes through the transaction it is given (reads
-    first), and may be called more than once if the transaction retries on contention — so any
-    side effect outside Firestore in it must be harmless to repeat (e.g. a publish whose
-    consumer is itself idempotent). Pass `consumer` when one event feeds several handlers.
+    `fn` runs inside the unit of work (aide.adapters.unit_of_work: reads first, and possibly
+    more than once if the transaction retries on contention). Pass `consumer` when one event
+    feeds several handlers.
     """
-    from google.cloud import firestore
-
     if not event_id:
         raise ValueError("event_id is required")
-    ref = marker_ref(db, event_id, consumer)
+    marker_id = processed_event_id(event_id, consumer)
 
-    @firestore.transactional
-    def apply(transaction: Transaction) -> RunOnceResult[T]:
-        if ref.get(transaction=transaction).exists:
+    def apply(uow: UnitOfWork) -> RunOnceResult[T]:
+        if uow.processed_events.get(marker_id) is not None:
             return RunOnceResult(ran=False)
-        value = fn(transaction)
+        value = fn(uow)
         processed_at = now()
-        marker = ProcessedEvent(
-            event_id=event_id,
-            consumer=consumer or "",
-            processed_at=processed_at,
-            expires_at=processed_at + ttl,
+        uow.processed_events.create(
+            ProcessedEvent(
+                event_id=event_id,
+                consumer=consumer or "",
+                processed_at=processed_at,
+                expires_at=processed_at + ttl,
+            )
         )
-        transaction.create(ref, marker.to_document())
         return RunOnceResult(ran=True, value=value)
 
-    result: RunOnceResult[T] = apply(db.transaction(max_attempts=max_attempts))
-    return result
+    return run_in_transaction(db, apply, max_attempts=max_attempts)
 
 
 def was_processed(db: Client, event_id: str, consumer: str | None = None) -> bool:

@@ -33,8 +33,14 @@ goes back to `queued` while attempts remain and to `failed` once they are exhaus
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, TypeVar
+
+from aide.domain.base import DocumentModel
+
+# The task document model (aide.domain.tasks.Task, which imports this module).
+TaskDocument = TypeVar("TaskDocument", bound=DocumentModel)
 
 
 class TaskStatus(StrEnum):
@@ -210,6 +216,26 @@ class Transition:
     @property
     def is_noop(self) -> bool:
         return self.event_kind is None
+
+    def apply_to(self, task: TaskDocument, now: datetime) -> TaskDocument:
+        """The task as this change leaves it at `now`: its status, the edge's timestamp, the
+        attempt counter, and without the fields of an abandoned attempt. A no-op changes
+        nothing."""
+        if self.is_noop:
+            return task
+        document = task.to_document()
+        document["status"] = self.to_status.value
+        document["updatedAt"] = now
+        if self.timestamp_field:
+            document[self.timestamp_field] = now
+        for name in self.clears_fields:
+            document.pop(name, None)
+        if self.starts_attempt:
+            document["attempts"] = int(document.get("attempts", 0)) + 1
+            document["heartbeatAt"] = now
+        if self.resets_attempts:
+            document["attempts"] = 0
+        return task.from_document(document)
 
 
 class IllegalTransition(Exception):

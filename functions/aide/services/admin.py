@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from aide.adapters.repositories import PlansRepository, UserRepository
-from aide.domain import collections
+from google.api_core import exceptions
+from google.cloud import firestore
+
+from aide.adapters.repositories import AuditLogRepository, UserRepository
+from aide.adapters.unit_of_work import UnitOfWork, run_in_transaction
 from aide.domain.access import ResourceNotFound
 from aide.domain.audit_logs import AuditLog
 from aide.domain.audit_trail import ChangeActor, audit_id_for_request
@@ -27,7 +30,7 @@ from aide.services import audit_trail
 from aide.services.metering import carry_over
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, Transaction
+    from google.cloud.firestore import Client
 
 
 class InvalidAuditQuery(ValueError):
@@ -44,29 +47,23 @@ def _change_user(
     db: Client,
     uid: str,
     actor: ChangeActor,
-    fields_for: Callable[[Transaction, User], dict[str, Any]],
+    fields_for: Callable[[UnitOfWork, User], dict[str, Any]],
     now: Callable[[], datetime],
 ) -> User:
-    from google.cloud import firestore
-
     _require_user_id(uid)
-    users = UserRepository(db)
 
-    @firestore.transactional
-    def apply(transaction: Transaction) -> None:
-        user = users.get(uid, transaction=transaction)
+    def apply(uow: UnitOfWork) -> None:
+        user = uow.users.get(uid)
         if user is None:
             raise ResourceNotFound("User not found")
-        fields = fields_for(transaction, user)
+        fields = fields_for(uow, user)
         if fields:
-            users.update(
-                uid,
-                {**fields, "updatedAt": now(), **audit_trail.change_stamp(actor)},
-                writer=transaction,
+            uow.users.update(
+                uid, {**fields, "updatedAt": now(), **audit_trail.change_stamp(actor)}
             )
 
-    apply(db.transaction())
-    user = users.get(uid)
+    run_in_transaction(db, apply)
+    user = UserRepository(db).get(uid)
     if user is None:
         raise ResourceNotFound("User not found")
     return user
@@ -112,10 +109,10 @@ def set_plan(
 ) -> User:
     """Moves the account to `plan` and its limits; usage so far in the periods is kept."""
 
-    def fields(transaction: Transaction, user: User) -> dict[str, Any]:
+    def fields(uow: UnitOfWork, user: User) -> dict[str, Any]:
         if user.subscription.plan == plan:
             return {}
-        limits = PlansRepository(db).load(transaction=transaction).plan(plan)
+        limits = uow.plans.load().plan(plan)
         return {
             "subscription.plan": str(plan),
             "quotas.apiCalls.limit": limits.api_calls_per_day,
@@ -124,7 +121,7 @@ def set_plan(
             "quotas.storageBytes.limit": limits.storage_bytes,
             # Today's calls move to counters sliced for the new limit (and the recorded
             # exhaustion follows the new limit).
-            **carry_over(db, transaction, user, limits.api_calls_per_day, now()),
+            **carry_over(uow, user, limits.api_calls_per_day, now()),
         }
 
     return _change_user(db, uid, actor, fields, now)
@@ -138,17 +135,12 @@ def reset_quota(
     Idempotent per request: the audit entry's id derives from the request id and is created in
     the same transaction, so a retried request finds it and resets nothing twice.
     """
-    from google.api_core import exceptions
-    from google.cloud import firestore
-
     _require_user_id(uid)
-    users = UserRepository(db)
     moment = now()
     entry_id = audit_id_for_request(actor.request_id or uuid.uuid4().hex, "quota.reset", uid)
 
-    @firestore.transactional
-    def apply(transaction: Transaction) -> None:
-        user = users.get(uid, transaction=transaction)
+    def apply(uow: UnitOfWork) -> None:
+        user = uow.users.get(uid)
         if user is None:
             raise ResourceNotFound("User not found")
         before = {
@@ -156,7 +148,7 @@ def reset_quota(
             "taskMinutes": {"used": user.quotas.task_minutes.used},
         }
         generation = user.quotas.api_calls.generation + 1
-        users.update(
+        uow.users.update(
             uid,
             {
                 "quotas.apiCalls.generation": generation,
@@ -168,7 +160,6 @@ def reset_quota(
                 "updatedAt": moment,
                 **audit_trail.change_stamp(actor),
             },
-            writer=transaction,
         )
         log = audit_trail.entry(
             entry_id,
@@ -180,13 +171,13 @@ def reset_quota(
             after={"apiCalls": {"generation": generation}, "taskMinutes": {"used": 0}},
             at=moment,
         )
-        audit_trail.write_entry(db, log, writer=transaction)
+        uow.audit_logs.create(log)
 
     try:
-        apply(db.transaction())
+        run_in_transaction(db, apply)
     except (exceptions.AlreadyExists, exceptions.Conflict):
         pass  # the same request already reset the quota
-    user = users.get(uid)
+    user = UserRepository(db).get(uid)
     if user is None:
         raise ResourceNotFound("User not found")
     return user
@@ -262,9 +253,6 @@ def _decode_cursor(cursor: str, fingerprint: str) -> tuple[datetime, str]:
 
 
 def list_audit_logs(db: Client, query: AuditQuery) -> AuditPage:
-    from google.cloud import firestore
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
     equalities = {
         name: value
         for name, value in (
@@ -281,22 +269,10 @@ def list_audit_logs(db: Client, query: AuditQuery) -> AuditPage:
             "or resourceType+resourceId (each with an optional time range)"
         )
     fingerprint = _fingerprint(equalities)
-    collection = db.collection(collections.AUDIT_LOGS)
-    q: Any = collection
-    for name, value in equalities.items():
-        q = q.where(filter=FieldFilter(name, "==", value))
-    if query.since is not None:
-        q = q.where(filter=FieldFilter("timestamp", ">=", query.since))
-    if query.until is not None:
-        q = q.where(filter=FieldFilter("timestamp", "<", query.until))
-    q = q.order_by("timestamp", direction=firestore.Query.DESCENDING).order_by(
-        "__name__", direction=firestore.Query.DESCENDING
+    after = _decode_cursor(query.cursor, fingerprint) if query.cursor else None
+    logs = AuditLogRepository(db).page(
+        equalities, since=query.since, until=query.until, limit=query.limit + 1, after=after
     )
-    if query.cursor:
-        after_time, after_id = _decode_cursor(query.cursor, fingerprint)
-        q = q.start_after({"timestamp": after_time, "__name__": collection.document(after_id)})
-    snapshots = list(q.limit(query.limit + 1).stream())
-    logs = [AuditLog.from_document(snapshot.to_dict() or {}) for snapshot in snapshots]
     has_more = len(logs) > query.limit
     logs = logs[: query.limit]
     next_cursor = _encode_cursor(logs[-1], fingerprint) if has_more and logs else None

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from aide.adapters.repositories import ApiKeyRepository
+from aide.adapters.unit_of_work import UnitOfWork, run_in_transaction
 from aide.domain.access import ResourceNotFound
 from aide.domain.api_keys import ApiKey, ApiKeyCreate, format_api_key, hash_api_key
 from aide.domain.timestamps import utc_now
@@ -69,7 +70,7 @@ def create_api_key(
             expires_at=request.expires_at,
         )
         try:
-            keys.ref(api_key.id).create({**api_key.to_document(), **audit_trail.change_stamp()})
+            keys.create(api_key, extra=audit_trail.change_stamp())
         except (AlreadyExists, Conflict):
             # A 64-bit id collision: astronomically rare, but never overwrite someone's key.
             if attempt == _CREATE_ATTEMPTS - 1:
@@ -81,16 +82,7 @@ def create_api_key(
 
 def list_api_keys(db: Client, user_id: str) -> list[ApiKey]:
     """The user's keys, newest first (revoked and expired ones included, marked as such)."""
-    from google.cloud import firestore
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    keys = ApiKeyRepository(db)
-    query = (
-        keys.collection.where(filter=FieldFilter("userId", "==", user_id))
-        .order_by("createdAt", direction=firestore.Query.DESCENDING)
-        .limit(MAX_KEYS_LISTED)
-    )
-    return [keys.from_snapshot(snapshot) for snapshot in query.stream()]
+    return ApiKeyRepository(db).of_user(user_id, limit=MAX_KEYS_LISTED)
 
 
 def get_api_key(db: Client, user_id: str, key_id: str) -> ApiKey:
@@ -104,24 +96,17 @@ def revoke_api_key(
     db: Client, user_id: str, key_id: str, *, now: Callable[[], datetime] = utc_now
 ) -> ApiKey:
     """Revokes the key (idempotent: revoking again keeps the first revocation time)."""
-    from google.cloud import firestore
 
-    keys = ApiKeyRepository(db)
-
-    @firestore.transactional
-    def revoke(transaction: firestore.Transaction) -> ApiKey:
-        key = keys.get(key_id, transaction=transaction)
+    def revoke(uow: UnitOfWork) -> ApiKey:
+        key = uow.api_keys.get(key_id)
         if key is None or key.user_id != user_id:
             raise ResourceNotFound("API key not found")
         if key.revoked_at is not None:
             return key
         revoked = key.model_copy(update={"revoked_at": now()})
-        keys.update(
-            key_id,
-            {"revokedAt": revoked.revoked_at, **audit_trail.change_stamp()},
-            writer=transaction,
+        uow.api_keys.update(
+            key_id, {"revokedAt": revoked.revoked_at, **audit_trail.change_stamp()}
         )
         return revoked
 
-    result: ApiKey = revoke(db.transaction())
-    return result
+    return run_in_transaction(db, revoke)

@@ -27,7 +27,7 @@ import hashlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from aide.domain import collections
+from aide.adapters.repositories import AuditLogRepository
 from aide.domain.audit_logs import ActorType, AuditLog
 from aide.domain.audit_trail import (
     CHANGE_STAMP_FIELD,
@@ -41,7 +41,7 @@ from aide.domain.audit_trail import (
 from aide.domain.timestamps import utc_now
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, Transaction, WriteBatch
+    from google.cloud.firestore import Client
 
 _actor: contextvars.ContextVar[ChangeActor | None] = contextvars.ContextVar(
     "aide_change_actor", default=None
@@ -120,22 +120,10 @@ def entry(
     )
 
 
-def write_entry(
-    db: Client, log: AuditLog, *, writer: Transaction | WriteBatch | None = None
-) -> bool:
-    """Create the entry; False when it already exists (a duplicate). With a writer, the
-    existence check is the commit's: a duplicate then fails the whole unit of work."""
-    from google.api_core import exceptions
-
-    ref = db.collection(collections.AUDIT_LOGS).document(log.id)
-    if writer is not None:
-        writer.create(ref, log.to_document())
-        return True
-    try:
-        ref.create(log.to_document())
-    except (exceptions.AlreadyExists, exceptions.Conflict):
-        return False
-    return True
+def write_entry(db: Client, log: AuditLog) -> bool:
+    """Create the entry; False when it already exists (a duplicate). Inside a unit of work,
+    `uow.audit_logs.create(log)` instead: a duplicate then fails the whole unit."""
+    return AuditLogRepository(db).create_once(log)
 
 
 def record_document_change(

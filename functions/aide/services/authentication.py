@@ -15,8 +15,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from google.api_core.exceptions import AlreadyExists, Conflict
+
 from aide.adapters.identity import TokenVerifier, VerifiedIdentity
-from aide.adapters.repositories import ApiKeyRepository, PlansRepository, UserRepository
+from aide.adapters.repositories import ApiKeyRepository, UserRepository
+from aide.adapters.unit_of_work import UnitOfWork, run_in_transaction
 from aide.domain.access import NotAuthenticated, Principal
 from aide.domain.api_keys import API_KEY_PREFIX, ApiKey, api_key_id, matches_hash
 from aide.domain.system_config import Plan
@@ -24,7 +27,7 @@ from aide.domain.timestamps import utc_now
 from aide.domain.users import Subscription, User, quotas_for_plan
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, Transaction
+    from google.cloud.firestore import Client
 
 # lastUsedAt is informative; writing it on every call would double the cost of a keyed request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -129,29 +132,23 @@ def provision_user(
     Create-if-absent runs in a transaction; two concurrent first calls still end with one
     document, because the loser either re-reads it on retry or fails its create and reads it.
     """
-    from google.api_core.exceptions import AlreadyExists, Conflict
-    from google.cloud import firestore
-
     users = UserRepository(db)
     existing = users.get(identity.uid)
     if existing is not None:
         return existing
-    plans = PlansRepository(db)
 
-    @firestore.transactional
-    def create_if_absent(transaction: Transaction) -> User:
-        found = users.get(identity.uid, transaction=transaction)
+    def create_if_absent(uow: UnitOfWork) -> User:
+        found = uow.users.get(identity.uid)
         if found is not None:
             return found
-        plans_config = plans.load(transaction=transaction)
+        plans_config = uow.plans.load()
         plan = plans_config.plan(str(plans_config.default_plan))
         user = initial_user(identity, plan, now())
-        users.create(user, writer=transaction)
+        uow.users.create(user)
         return user
 
     try:
-        created: User = create_if_absent(db.transaction())
-        return created
+        return run_in_transaction(db, create_if_absent)
     except (AlreadyExists, Conflict):
         raced = users.get(identity.uid)
         if raced is None:

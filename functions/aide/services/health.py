@@ -12,7 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 from aide import config
-from aide.domain import collections
+from aide.adapters.repositories import PlansRepository
 from aide.domain.health import HealthChecks, HealthReport, ServiceCheck
 from aide.domain.system_config import PLANS_DOCUMENT_ID
 
@@ -30,9 +30,7 @@ Check = Callable[[float], None]
 
 def firestore_check(db: FirestoreClient) -> Check:
     def check(timeout: float) -> None:
-        db.collection(collections.SYSTEM_CONFIG).document(PLANS_DOCUMENT_ID).get(
-            timeout=timeout, retry=None
-        )
+        PlansRepository(db).ref(PLANS_DOCUMENT_ID).get(timeout=timeout, retry=None)
 
     return check
 

@@ -1,7 +1,7 @@
 """`Idempotency-Key` on creates: the same key with the same body within 24 hours returns the
 original result and creates nothing; the same key with a different body is a conflict.
 
-The record is read and written in the SAME transaction as the create it guards, so two
+The record is read and written in the SAME unit of work as the create it guards, so two
 concurrent requests with one key cannot both create: one commits, the other's transaction is
 retried, finds the record and replays it. Keys are per user and per operation (`scope`), and
 the body is compared by a hash of its validated form (key order and whitespace do not matter).
@@ -16,15 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from aide.domain import collections
+from aide.adapters.unit_of_work import REQUEST_ATTEMPTS, UnitOfWork, run_in_transaction
 from aide.domain.idempotency import IDEMPOTENCY_KEY_TTL, IdempotencyRecord
 from aide.domain.timestamps import utc_now
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, DocumentReference, Transaction
+    from google.cloud.firestore import Client
 
 MAX_KEY_LENGTH: Final = 255
-TRANSACTION_ATTEMPTS: Final = 10
 
 
 class InvalidIdempotencyKey(ValueError):
@@ -67,10 +66,6 @@ def record_id(user_id: str, scope: str, key: str) -> str:
     return hashlib.sha256(f"{user_id}\x00{scope}\x00{key}".encode()).hexdigest()
 
 
-def record_ref(db: Client, user_id: str, scope: str, key: str) -> DocumentReference:
-    return db.collection(collections.IDEMPOTENCY_KEYS).document(record_id(user_id, scope, key))
-
-
 def run_idempotent(
     db: Client,
     *,
@@ -78,34 +73,29 @@ def run_idempotent(
     scope: str,
     key: str | None,
     body: Any,
-    create: Callable[[Transaction, datetime], tuple[int, dict[str, Any]]],
+    create: Callable[[UnitOfWork, datetime], tuple[int, dict[str, Any]]],
     now: Callable[[], datetime] = utc_now,
 ) -> IdempotentOutcome:
-    """Run `create(transaction, now)` — reads first, then writes, all through the transaction —
-    unless `key` already recorded a result for this user and scope. `create` returns the status
-    code and response data to record. Without a key, `create` simply runs in a transaction."""
-    from google.cloud import firestore
-
+    """Run `create(uow, now)` — reads first, then writes, all through the unit of work — unless
+    `key` already recorded a result for this user and scope. `create` returns the status code
+    and response data to record. Without a key, `create` simply runs in a unit of work."""
     if key is not None:
         validate_key(key)
     fingerprint = request_hash(scope, body)
-    ref = record_ref(db, user_id, scope, key) if key is not None else None
+    doc_id = record_id(user_id, scope, key) if key is not None else None
 
-    @firestore.transactional
-    def apply(transaction: Transaction) -> IdempotentOutcome:
+    def apply(uow: UnitOfWork) -> IdempotentOutcome:
         started = now()
-        if ref is not None:
-            snapshot = ref.get(transaction=transaction)
-            if snapshot.exists:
-                record = IdempotencyRecord.from_document(snapshot.to_dict() or {})
-                if record.expires_at > started:
-                    if record.request_hash != fingerprint:
-                        raise IdempotencyKeyReused(record.key)
-                    return IdempotentOutcome(record.status_code, record.response_body, True)
-        status_code, response = create(transaction, started)
-        if ref is not None and key is not None:
+        if doc_id is not None:
+            record = uow.idempotency_records.get(doc_id)
+            if record is not None and record.expires_at > started:
+                if record.request_hash != fingerprint:
+                    raise IdempotencyKeyReused(record.key)
+                return IdempotentOutcome(record.status_code, record.response_body, True)
+        status_code, response = create(uow, started)
+        if doc_id is not None and key is not None:
             record = IdempotencyRecord(
-                id=ref.id,
+                id=doc_id,
                 user_id=user_id,
                 key=key,
                 request_hash=fingerprint,
@@ -114,9 +104,8 @@ def run_idempotent(
                 created_at=started,
                 expires_at=started + IDEMPOTENCY_KEY_TTL,
             )
-            # set, not create: an expired record of the same key is replaced.
-            transaction.set(ref, record.to_document())
+            # save, not create: an expired record of the same key is replaced.
+            uow.idempotency_records.save(record)
         return IdempotentOutcome(status_code, response, False)
 
-    outcome: IdempotentOutcome = apply(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
-    return outcome
+    return run_in_transaction(db, apply, max_attempts=REQUEST_ATTEMPTS)

@@ -1,9 +1,10 @@
 """Writing project knowledge: the MCP memory server's write operations, scoped and atomic.
 
-Each request is one Firestore transaction: it reads what it must (entities by id, open relations,
-the documents a cascade removes), then writes everything or nothing. Dedup is a read by id
-(aide.domain.knowledge_graph derives ids from normalized content), so two concurrent requests
-creating the same entity conflict in the transaction instead of both succeeding.
+Each request is one unit of work (aide.adapters.unit_of_work): it reads what it must (entities
+by id, open relations, the documents a cascade removes), then writes everything or nothing.
+Dedup is a read by id (aide.domain.knowledge_graph derives ids from normalized content), so two
+concurrent requests creating the same entity conflict in the transaction instead of both
+succeeding.
 
 Embeddings are computed on the write path, before the transaction (a retried transaction must not
 call the model again), and stored with the documents: a document never exists without its vector.
@@ -18,15 +19,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from google.cloud import firestore
+
 from aide.adapters.repositories.knowledge import (
     KnowledgeEntityRepository,
-    KnowledgeGraphQueries,
-    KnowledgeObservationRepository,
-    KnowledgeRelationRepository,
     KnowledgeScopeStatsRepository,
     stored_document,
 )
 from aide.adapters.repositories.projects import ProjectRepository
+from aide.adapters.unit_of_work import UnitOfWork, run_in_transaction
 from aide.domain import collections
 from aide.domain.document_size import document_bytes
 from aide.domain.knowledge import (
@@ -61,7 +62,7 @@ from aide.domain.timestamps import utc_now
 from aide.services.projects import readable_project
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, Transaction
+    from google.cloud.firestore import Client
 
     from aide.adapters.embeddings import Embedder
 
@@ -129,12 +130,11 @@ def stored_bytes(item: KnowledgeEntity | KnowledgeRelation | KnowledgeObservatio
 
 
 @dataclass
-class _UnitOfWork:
-    """The writes of one transaction and what they change in the scope's totals."""
+class ScopeWrites:
+    """The writes of one unit of work to a scope, and what they change in the scope's totals."""
 
-    db: Client
+    uow: UnitOfWork
     scope: KnowledgeScope
-    transaction: Transaction
     now: datetime
     storage_bytes: int = 0
     counts: dict[str, int] = field(
@@ -148,21 +148,16 @@ class _UnitOfWork:
     }
 
     def create(self, item: KnowledgeEntity | KnowledgeRelation | KnowledgeObservation) -> None:
-        self.transaction.create(
-            self.db.collection(collections.KNOWLEDGE_GRAPH).document(item.id),
-            stored_document(item),
-        )
+        self.uow.knowledge_documents.create(item)
         self.storage_bytes += stored_bytes(item)
         self.counts[self._COUNTERS[item.kind]] += 1
 
     def delete(self, item: KnowledgeEntity | KnowledgeRelation | KnowledgeObservation) -> None:
-        self.transaction.delete(self.db.collection(collections.KNOWLEDGE_GRAPH).document(item.id))
+        self.uow.knowledge_documents.delete(item.id)
         self.storage_bytes -= stored_bytes(item)
         self.counts[self._COUNTERS[item.kind]] -= 1
 
     def commit_totals(self) -> None:
-        from google.cloud import firestore
-
         if self.storage_bytes == 0 and not any(self.counts.values()):
             return
         stats = KnowledgeScopeStats(
@@ -181,8 +176,7 @@ class _UnitOfWork:
         fields["storageBytes"] = firestore.Increment(self.storage_bytes)
         for name, delta in self.counts.items():
             fields[name] = firestore.Increment(delta)
-        ref = self.db.collection(collections.KNOWLEDGE_GRAPH).document(stats.id)
-        self.transaction.set(ref, fields, merge=True)
+        self.uow.knowledge_documents.merge(stats.id, fields)
 
 
 class StorageBudget(Protocol):
@@ -202,17 +196,15 @@ class StorageBudget(Protocol):
 
 def _run(
     db: Client,
-    work: Callable[[Transaction], WriteResult],
+    work: Callable[[UnitOfWork], WriteResult],
     budget: StorageBudget | None = None,
     reserve: int = 0,
 ) -> WriteResult:
-    from google.cloud import firestore
-
     reserved = reserve if budget is not None and reserve > 0 else 0
     if budget is not None and reserved:
         budget.reserve(reserved)
     try:
-        result: WriteResult = firestore.transactional(work)(db.transaction())
+        result = run_in_transaction(db, work)
     except BaseException:
         if budget is not None and reserved:
             budget.release(reserved)
@@ -274,7 +266,6 @@ def create_entities(
             observation_embedding_text(item.name, content) for content in item.observations
         )
     vectors = _embeddings(embedder, texts)
-    entity_repository = KnowledgeEntityRepository(db)
     moment = now()
     # Built once, before the transaction: a retried transaction writes exactly the same documents.
     planned: dict[str, tuple[KnowledgeEntity, list[KnowledgeObservation]]] = {}
@@ -304,11 +295,11 @@ def create_entities(
         for entity, observations in planned.values()
     )
 
-    def work(transaction: Transaction) -> WriteResult:
-        unit = _UnitOfWork(db, scope, transaction, moment)
+    def work(uow: UnitOfWork) -> WriteResult:
+        unit = ScopeWrites(uow, scope, moment)
         existing = {
             entity.id
-            for entity in entity_repository.get_many(list(planned), transaction=transaction)
+            for entity in uow.knowledge_entities.get_many(list(planned))
         }
         created: list[EntityView] = []
         for doc_id, (entity, observations) in planned.items():
@@ -369,7 +360,6 @@ def add_observations(
             for content in item.contents
         ],
     )
-    observation_repository = KnowledgeObservationRepository(db)
     moment = now()
     candidates: dict[str, KnowledgeObservation] = {}
     for item, doc_id in zip(items, ids, strict=True):
@@ -378,11 +368,11 @@ def add_observations(
             candidates.setdefault(observation.id, observation)
     most = sum(stored_bytes(observation) for observation in candidates.values())
 
-    def work(transaction: Transaction) -> WriteResult:
-        unit = _UnitOfWork(db, scope, transaction, moment)
+    def work(uow: UnitOfWork) -> WriteResult:
+        unit = ScopeWrites(uow, scope, moment)
         entities = {
             entity.id: entity
-            for entity in entity_repository.get_many(list(known), transaction=transaction)
+            for entity in uow.knowledge_entities.get_many(list(known))
         }
         if len(entities) != len(known):
             # Deleted since the first read: the request names entities that no longer exist.
@@ -394,9 +384,7 @@ def add_observations(
             raise InvalidKnowledgeInput("Unknown entities", gone)
         existing = {
             observation.id
-            for observation in observation_repository.get_many(
-                list(candidates), transaction=transaction
-            )
+            for observation in uow.knowledge_observations.get_many(list(candidates))
         }
         added: dict[str, list[str]] = {}
         for observation in candidates.values():
@@ -431,16 +419,14 @@ def delete_entities(
 ) -> WriteResult:
     """Deletes the named entities with their observations and every relation touching them
     (open or closed). Names that do not exist are ignored, as in MCP memory."""
-    entity_repository = KnowledgeEntityRepository(db)
-    queries = KnowledgeGraphQueries(db)
     ids = list(dict.fromkeys(entity_id(scope.key, name) for name in names))
 
-    def work(transaction: Transaction) -> WriteResult:
-        unit = _UnitOfWork(db, scope, transaction, now())
-        entities = entity_repository.get_many(ids, transaction=transaction)
+    def work(uow: UnitOfWork) -> WriteResult:
+        unit = ScopeWrites(uow, scope, now())
+        entities = uow.knowledge_entities.get_many(ids)
         found = [entity.id for entity in entities]
-        observations = queries.observations_of(scope.key, found, transaction) if found else []
-        relations = queries.relations_touching(scope.key, found, transaction) if found else []
+        observations = uow.knowledge_queries.observations_of(scope.key, found) if found else []
+        relations = uow.knowledge_queries.relations_touching(scope.key, found) if found else []
         doomed: list[KnowledgeEntity | KnowledgeRelation | KnowledgeObservation] = [
             *relations,
             *observations,
@@ -466,7 +452,6 @@ def delete_observations(
     now: Clock = utc_now,
 ) -> WriteResult:
     """Deletes the named observations; ones that do not exist are ignored."""
-    observation_repository = KnowledgeObservationRepository(db)
     ids = list(
         dict.fromkeys(
             observation_id(entity_id(scope.key, item.entity_name), content)
@@ -475,9 +460,9 @@ def delete_observations(
         )
     )
 
-    def work(transaction: Transaction) -> WriteResult:
-        unit = _UnitOfWork(db, scope, transaction, now())
-        found = observation_repository.get_many(ids, transaction=transaction)
+    def work(uow: UnitOfWork) -> WriteResult:
+        unit = ScopeWrites(uow, scope, now())
+        found = uow.knowledge_observations.get_many(ids)
         for observation in found:
             unit.delete(observation)
         unit.commit_totals()
@@ -505,18 +490,15 @@ def create_relations(
     `supersede` closes the source's other open relations of the same type at the new relation's
     `validFrom` (they stay readable "as of" an earlier time).
     """
-    entity_repository = KnowledgeEntityRepository(db)
-    relation_repository = KnowledgeRelationRepository(db)
-    queries = KnowledgeGraphQueries(db)
     endpoints = _endpoint_ids(scope, relations)
 
-    def work(transaction: Transaction) -> WriteResult:
+    def work(uow: UnitOfWork) -> WriteResult:
         moment = now()
-        unit = _UnitOfWork(db, scope, transaction, moment)
+        unit = ScopeWrites(uow, scope, moment)
         entity_ids = list({doc_id for pair in endpoints for doc_id in pair})
         entities = {
             entity.id: entity
-            for entity in entity_repository.get_many(entity_ids, transaction=transaction)
+            for entity in uow.knowledge_entities.get_many(entity_ids)
         }
         missing = []
         for index, (item, (source_id, target_id)) in enumerate(
@@ -550,11 +532,11 @@ def create_relations(
                     superseding.append(relation)
         existing = {
             relation.id
-            for relation in relation_repository.get_many(list(candidates), transaction=transaction)
+            for relation in uow.knowledge_relations.get_many(list(candidates))
         }
         outgoing = (
-            queries.by_field_in(
-                scope.key, "relation", "sourceId", {r.source_id for r in superseding}, transaction
+            uow.knowledge_queries.by_field_in(
+                scope.key, "relation", "sourceId", {r.source_id for r in superseding}
             )
             if superseding
             else []
@@ -595,7 +577,7 @@ def create_relations(
     return _run(db, work, budget, most)
 
 
-def _close(unit: _UnitOfWork, relation: KnowledgeRelation, valid_to: datetime) -> KnowledgeRelation:
+def _close(unit: ScopeWrites, relation: KnowledgeRelation, valid_to: datetime) -> KnowledgeRelation:
     """Moves an open relation to its closed id with `valid_to` set: history, not deletion."""
     closed = relation.model_copy(
         update={"id": closed_relation_id(relation.id, relation.valid_from), "valid_to": valid_to}
@@ -614,19 +596,18 @@ def close_relations(
     now: Clock = utc_now,
 ) -> WriteResult:
     """Ends open relations at `validTo` (default now); relations not open are skipped."""
-    relation_repository = KnowledgeRelationRepository(db)
     endpoints = _endpoint_ids(scope, relations)
     ids = [
         open_relation_id(scope.key, source_id, item.relation_type, target_id)
         for item, (source_id, target_id) in zip(relations, endpoints, strict=True)
     ]
 
-    def work(transaction: Transaction) -> WriteResult:
+    def work(uow: UnitOfWork) -> WriteResult:
         moment = now()
-        unit = _UnitOfWork(db, scope, transaction, moment)
+        unit = ScopeWrites(uow, scope, moment)
         open_relations = {
             relation.id: relation
-            for relation in relation_repository.get_many(list(set(ids)), transaction=transaction)
+            for relation in uow.knowledge_relations.get_many(list(set(ids)))
         }
         problems = []
         ends: dict[str, datetime] = {}
@@ -666,7 +647,6 @@ def delete_relations(
     now: Clock = utc_now,
 ) -> WriteResult:
     """Deletes open relations outright (MCP memory's delete); closed history stays."""
-    relation_repository = KnowledgeRelationRepository(db)
     ids = list(
         dict.fromkeys(
             open_relation_id(scope.key, source_id, item.relation_type, target_id)
@@ -676,9 +656,9 @@ def delete_relations(
         )
     )
 
-    def work(transaction: Transaction) -> WriteResult:
-        unit = _UnitOfWork(db, scope, transaction, now())
-        found = relation_repository.get_many(ids, transaction=transaction)
+    def work(uow: UnitOfWork) -> WriteResult:
+        unit = ScopeWrites(uow, scope, now())
+        found = uow.knowledge_relations.get_many(ids)
         for relation in found:
             unit.delete(relation)
         unit.commit_totals()

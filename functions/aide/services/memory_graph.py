@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from aide.adapters.repositories.agent_memory import MemoryEdgeRepository, MemoryNodeRepository
 from aide.domain.agent_memory import MemoryEdge, MemoryEdgeType, MemoryNode, MemoryNodeType
 from aide.domain.execution_graph import (
     MAX_STEP_CONTENT_BYTES,
@@ -26,13 +25,11 @@ from aide.domain.execution_graph import (
 from aide.domain.tasks import Task
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client
-
-    from aide.adapters.repositories.base import Writer
+    from aide.adapters.unit_of_work import UnitOfWork
 
 
-def write_task_node(db: Client, task: Task, now: datetime, writer: Writer) -> None:
-    MemoryNodeRepository(db).save(
+def write_task_node(uow: UnitOfWork, task: Task, now: datetime) -> None:
+    uow.memory_nodes.save(
         MemoryNode(
             id=task_node_id(task.id),
             user_id=task.user_id,
@@ -42,23 +39,17 @@ def write_task_node(db: Client, task: Task, now: datetime, writer: Writer) -> No
             content=task.title,
             metadata={"description": truncate_utf8(task.description, 2048)},
             timestamp=now,
-        ),
-        writer=writer,
+        )
     )
 
 
 def write_step(
-    db: Client,
-    task: Task,
-    step: StepRecord,
-    metadata: dict[str, Any],
-    now: datetime,
-    writer: Writer,
+    uow: UnitOfWork, task: Task, step: StepRecord, metadata: dict[str, Any], now: datetime
 ) -> str:
     """The step's node and its two edges; returns the node id."""
     node_id = step_node_id(task.id, step.index)
     truncated = len(step.text.encode()) > MAX_STEP_CONTENT_BYTES
-    MemoryNodeRepository(db).save(
+    uow.memory_nodes.save(
         MemoryNode(
             id=node_id,
             user_id=task.user_id,
@@ -75,16 +66,14 @@ def write_step(
             },
             step_index=step.index,
             timestamp=now,
-        ),
-        writer=writer,
+        )
     )
     previous = task_node_id(task.id) if step.index == 1 else step_node_id(task.id, step.index - 1)
-    edges = MemoryEdgeRepository(db)
     for source, target, kind in (
         (previous, node_id, MemoryEdgeType.NEXT),
         (node_id, task_node_id(task.id), MemoryEdgeType.PART_OF),
     ):
-        edges.save(
+        uow.memory_edges.save(
             MemoryEdge(
                 id=edge_id(source, target, str(kind)),
                 user_id=task.user_id,
@@ -93,16 +82,15 @@ def write_step(
                 target=target,
                 type=kind,
                 timestamp=now,
-            ),
-            writer=writer,
+            )
         )
     return node_id
 
 
 def write_output_node(
-    db: Client, task: Task, content: str, metadata: dict[str, Any], now: datetime, writer: Writer
+    uow: UnitOfWork, task: Task, content: str, metadata: dict[str, Any], now: datetime
 ) -> None:
-    MemoryNodeRepository(db).save(
+    uow.memory_nodes.save(
         MemoryNode(
             id=output_node_id(task.id),
             user_id=task.user_id,
@@ -112,6 +100,5 @@ def write_output_node(
             content=truncate_utf8(content, MAX_STEP_CONTENT_BYTES),
             metadata=metadata,
             timestamp=now,
-        ),
-        writer=writer,
+        )
     )

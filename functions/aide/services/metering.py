@@ -1,7 +1,7 @@
 """Atomic admission of metered API calls: sharded counters with blind increments.
 
-Design (issue 6, "exactly k of any number of concurrent calls with k units left", one user at
-50+ calls/s without hot-document contention):
+Design (exactly k of any number of concurrent calls are admitted with k units left, and one
+user sustains 50+ calls/s without hot-document contention):
 
 * A user's day is split into `SHARDS` (8) counter documents
   (quota_counters/{uid}_{day}_g{generation}_s{shard}), each owning a fixed slice of the day's
@@ -51,13 +51,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from aide.domain import collections, quota
-from aide.domain.quota import LimitKind, Limits, RateLimitState, Refusal, ShardOutcome
+from google.cloud import firestore
+
+from aide.adapters.repositories import QuotaCounterRepository, UserRepository
+from aide.domain import quota
+from aide.domain.quota import LimitKind, Limits, RateLimitState, Refusal
 from aide.domain.timestamps import utc_now
 from aide.domain.users import User
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, Transaction
+    from google.cloud.firestore import Client
+
+    from aide.adapters.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -107,40 +112,12 @@ class _FullShards:
 full_shards = _FullShards()
 
 
-def _increment(
-    db: Client, doc_id: str, fields: dict[str, Any], minute: str, units: int
-) -> ShardOutcome:
-    from google.cloud import firestore
-
-    ref = db.collection(collections.QUOTA_COUNTERS).document(doc_id)
-    result = ref.set(
-        {
-            **fields,
-            "apiCalls": firestore.Increment(units),
-            "minutes": {minute: firestore.Increment(units)},
-        },
-        merge=True,
-    )
-    # Transform results come in field-path order of the transforms: apiCalls, minutes.<HHMM>.
-    values = [int(value.integer_value) for value in result.transform_results]
-    return ShardOutcome(day_used=values[0], minute_used=values[1])
-
-
-def _give_back(db: Client, doc_id: str, minute: str, units: int) -> None:
-    from google.cloud import firestore
-
-    db.collection(collections.QUOTA_COUNTERS).document(doc_id).set(
-        {"apiCalls": firestore.Increment(-units), "minutes": {minute: firestore.Increment(-units)}},
-        merge=True,
-    )
-
-
 def _record_block(db: Client, uid: str, kind: LimitKind, now: datetime, limit: int) -> None:
     until = quota.day_reset(now) if kind is LimitKind.DAY else quota.minute_reset(now)
     fields: dict[str, Any] = {"quotas.apiCalls.blockedUntil": until}
     if kind is LimitKind.DAY:
         fields["quotas.apiCalls.used"] = limit
-    db.collection(collections.USERS).document(uid).update(fields)
+    UserRepository(db).update(uid, fields)
 
 
 def admit_call(
@@ -162,6 +139,7 @@ def admit_call(
         return Admission(state=None, refusal=quota.refusal(blocked, limits, moment))
 
     day, minute = quota.day_key(moment), quota.minute_key(moment)
+    counters = QuotaCounterRepository(db)
     shards = quota.SHARDS
     order = list(range(shards))
     (rng or random).shuffle(order)
@@ -178,8 +156,7 @@ def admit_call(
         if minute_key in full_shards or units > burst_allowance:
             refused.add(LimitKind.MINUTE)
             continue
-        outcome = _increment(
-            db,
+        outcome = counters.increment(
             doc_id,
             {"userId": user.uid, "date": day, "generation": api.generation, "shard": shard},
             minute,
@@ -196,7 +173,7 @@ def admit_call(
                 now=moment,
             )
             return Admission(state=state)
-        _give_back(db, doc_id, minute, units)
+        counters.give_back(doc_id, minute, units)
         refused.add(kind)
         if units == 1:
             # Only a full slice refuses a 1-unit call (see the module docstring).
@@ -208,13 +185,7 @@ def admit_call(
     return Admission(state=None, refusal=quota.refusal(kind, limits, moment))
 
 
-def carry_over(
-    db: Client,
-    transaction: Transaction,
-    user: User,
-    new_limit: int,
-    now: datetime,
-) -> dict[str, Any]:
+def carry_over(uow: UnitOfWork, user: User, new_limit: int, now: datetime) -> dict[str, Any]:
     """User-document fields for a day limit that changes mid-day (plan change), and the
     counter writes that go with them, inside the caller's transaction.
 
@@ -225,22 +196,13 @@ def carry_over(
     already in flight on the old generation during the switch are counted there (bounded by the
     calls in flight).
     """
-    from google.cloud import firestore
-
     api = user.quotas.api_calls
     day = quota.day_key(now)
-    refs = [
-        db.collection(collections.QUOTA_COUNTERS).document(
-            quota.counter_id(user.uid, day, api.generation, shard)
-        )
-        for shard in range(quota.SHARDS)
-    ]
     # Carried units are usage too: a second change the same day carries them on again.
-    used = sum(
-        int((snapshot.to_dict() or {}).get("apiCalls", 0))
-        for snapshot in db.get_all(refs, transaction=transaction)
-        if snapshot.exists
+    counters = uow.quota_counters.documents(
+        user.uid, day, range(api.generation, api.generation + 1)
     )
+    used = sum(int(data.get("apiCalls", 0)) for data in counters)
     generation = api.generation + 1
     left = used
     for shard in range(quota.SHARDS):
@@ -248,10 +210,8 @@ def carry_over(
         units = min(slice_, left) if shard < quota.SHARDS - 1 else left
         left -= units
         if units:
-            transaction.set(
-                db.collection(collections.QUOTA_COUNTERS).document(
-                    quota.counter_id(user.uid, day, generation, shard)
-                ),
+            uow.quota_counters.replace(
+                quota.counter_id(user.uid, day, generation, shard),
                 {
                     "userId": user.uid,
                     "date": day,
@@ -272,14 +232,7 @@ def carry_over(
 
 def day_usage(db: Client, uid: str, day: str, generation: int, shards: int = quota.SHARDS) -> int:
     """API-call units admitted on `day` in `generation` (reads every shard: not the hot path)."""
-    refs = [
-        db.collection(collections.QUOTA_COUNTERS).document(
-            quota.counter_id(uid, day, generation, shard)
-        )
-        for shard in range(shards)
-    ]
-    total = 0
-    for snapshot in db.get_all(refs):
-        if snapshot.exists:
-            total += int((snapshot.to_dict() or {}).get("apiCalls", 0))
-    return total
+    counters = QuotaCounterRepository(db).documents(
+        uid, day, range(generation, generation + 1), shards
+    )
+    return sum(int(data.get("apiCalls", 0)) for data in counters)

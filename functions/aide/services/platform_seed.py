@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from aide.adapters.repositories import AgentRepository, PlansRepository
+from aide.adapters.unit_of_work import UnitOfWork, run_in_transaction
 from aide.domain.agents import Agent, AgentLimits, AgentProvider
 from aide.domain.system_config import PLANS_DOCUMENT_ID, default_plans_config
 from aide.domain.timestamps import utc_now
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, Transaction
+    from google.cloud.firestore import Client
 
 SCRIPTED_MODEL: Final = "scripted-v1"
 
@@ -96,34 +96,29 @@ def _definition(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def seed_platform(db: Client) -> None:
-    from google.cloud import firestore
-
-    agents = AgentRepository(db)
-    plans = PlansRepository(db)
-
-    @firestore.transactional
-    def apply(transaction: Transaction) -> None:
+    def apply(uow: UnitOfWork) -> None:
+        agents, plans = uow.agents, uow.plans
         agent_refs = [agents.ref(agent.id) for agent in BUILT_IN_AGENTS]
         plans_ref = plans.ref(PLANS_DOCUMENT_ID)
         snapshots = {
             snapshot.reference.path: snapshot
-            for snapshot in db.get_all([*agent_refs, plans_ref], transaction=transaction)
+            for snapshot in uow.get_all([*agent_refs, plans_ref])
         }
         now = utc_now()
         for agent, ref in zip(BUILT_IN_AGENTS, agent_refs, strict=True):
             wanted = agent.model_copy(update={"created_at": now, "updated_at": now})
             snapshot = snapshots.get(ref.path)
             if snapshot is None or not snapshot.exists:
-                agents.create(wanted, writer=transaction)
+                agents.create(wanted)
                 continue
             definition = _definition(wanted.to_document())
             if _definition(snapshot.to_dict() or {}) != definition:
-                transaction.update(ref, {**definition, "updatedAt": now})
+                agents.update(agent.id, {**definition, "updatedAt": now})
 
         plans_snapshot = snapshots.get(plans_ref.path)
         defaults = default_plans_config().model_copy(update={"updated_at": now})
         if plans_snapshot is None or not plans_snapshot.exists:
-            plans.create(defaults, writer=transaction)
+            plans.create(defaults)
             return
         stored = plans.from_snapshot(plans_snapshot)
         missing = {
@@ -132,6 +127,6 @@ def seed_platform(db: Client) -> None:
             if name not in stored.plans
         }
         if missing:
-            transaction.update(plans_ref, {**missing, "updatedAt": now})
+            plans.update(PLANS_DOCUMENT_ID, {**missing, "updatedAt": now})
 
-    apply(db.transaction())
+    run_in_transaction(db, apply)

@@ -15,9 +15,10 @@ from aide.domain.probes import Probe, ProbeMessage, ProbeResult, ProbeStatus, Pr
 from aide.domain.timestamps import utc_now
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, Transaction
+    from google.cloud.firestore import Client
 
     from aide.adapters.pubsub_publisher import MessagePublisher
+    from aide.adapters.unit_of_work import UnitOfWork
 
 PUBLISH_CONSUMER: Final = "on_probe_created"
 RESULT_CONSUMER: Final = "on_probe_message"
@@ -32,10 +33,9 @@ def create_probe(db: Client) -> Probe:
 
 def publish_probe(db: Client, publisher: MessagePublisher, *, event_id: str, probe_id: str) -> bool:
     """Publishes the probe once per trigger event. True if this call did the work."""
-    probes = ProbeRepository(db)
 
-    def effect(transaction: Transaction) -> None:
-        probe = probes.get(probe_id, transaction=transaction)
+    def effect(uow: UnitOfWork) -> None:
+        probe = uow.probes.get(probe_id)
         if probe is None or probe.status != ProbeStatus.SENT:
             return
         # Inside the transaction: a retried commit may publish again, which the subscriber
@@ -45,14 +45,13 @@ def publish_probe(db: Client, publisher: MessagePublisher, *, event_id: str, pro
             ProbeMessage(probe_id=probe_id).to_json_dict(),
             attributes={"probeId": probe_id},
         )
-        probes.update(
+        uow.probes.update(
             probe_id,
             {
                 "status": str(ProbeStatus.PUBLISHED),
                 "messageId": message_id,
                 "publishedAt": utc_now(),
             },
-            writer=transaction,
         )
 
     return run_once(db, event_id, effect, consumer=PUBLISH_CONSUMER).ran
@@ -60,14 +59,12 @@ def publish_probe(db: Client, publisher: MessagePublisher, *, event_id: str, pro
 
 def record_probe_result(db: Client, *, message_id: str, probe_id: str) -> bool:
     """Writes probe_results/{probeId} once. True if this call wrote it."""
-    results = ProbeResultRepository(db)
 
-    def effect(transaction: Transaction) -> bool:
-        if results.get(probe_id, transaction=transaction) is not None:
+    def effect(uow: UnitOfWork) -> bool:
+        if uow.probe_results.get(probe_id) is not None:
             return False
-        results.create(
-            ProbeResult(probe_id=probe_id, message_id=message_id, deliveries=1),
-            writer=transaction,
+        uow.probe_results.create(
+            ProbeResult(probe_id=probe_id, message_id=message_id, deliveries=1)
         )
         return True
 

@@ -10,7 +10,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from aide.adapters.repositories import ProjectRepository, UserRepository
+from google.cloud import firestore
+
+from aide.adapters.repositories import ProjectRepository
+from aide.adapters.unit_of_work import UnitOfWork, run_in_transaction
 from aide.domain.access import InsufficientPermissions, ResourceNotFound
 from aide.domain.page_cursor import decode_cursor, encode_cursor, listing_fingerprint
 from aide.domain.projects import (
@@ -26,7 +29,7 @@ from aide.domain.timestamps import utc_now
 from aide.services import audit_trail
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, Transaction
+    from google.cloud.firestore import Client
 
 
 class MembershipRefused(Exception):
@@ -57,7 +60,7 @@ def create_project(
         created_at=created_at,
         updated_at=created_at,
     )
-    projects.ref(project.id).create({**project.to_document(), **audit_trail.change_stamp()})
+    projects.create(project, extra=audit_trail.change_stamp())
     return project
 
 
@@ -97,11 +100,10 @@ def _position(project: Project) -> tuple[datetime, str]:
     return project.created_at, project.id
 
 
-def readable_project(
-    projects: ProjectRepository, uid: str, project_id: str, transaction: Transaction | None = None
-) -> Project:
-    """The project if `uid` may read it; ResourceNotFound otherwise (absent or not theirs)."""
-    project = projects.get(project_id, transaction=transaction)
+def readable_project(projects: ProjectRepository, uid: str, project_id: str) -> Project:
+    """The project if `uid` may read it; ResourceNotFound otherwise (absent or not theirs).
+    Through the unit of work's repository when `projects` is bound to one."""
+    project = projects.get(project_id)
     if project is None or not project.can_read(uid):
         raise ResourceNotFound("Project not found")
     return project
@@ -111,10 +113,8 @@ def get_project(db: Client, uid: str, project_id: str) -> Project:
     return readable_project(ProjectRepository(db), uid, project_id)
 
 
-def _writable_project(
-    projects: ProjectRepository, uid: str, project_id: str, transaction: Transaction
-) -> Project:
-    project = readable_project(projects, uid, project_id, transaction)
+def _writable_project(projects: ProjectRepository, uid: str, project_id: str) -> Project:
+    project = readable_project(projects, uid, project_id)
     if not project.can_write(uid):
         raise InsufficientPermissions("Only the project owner can change it")
     return project
@@ -130,14 +130,10 @@ def update_project(
 ) -> Project:
     """Applies the fields the request names (settings are replaced as a whole; a null
     description or settings clears it)."""
-    from google.cloud import firestore
-
-    projects = ProjectRepository(db)
     changes = request.model_dump(mode="python", by_alias=True, exclude_unset=True)
 
-    @firestore.transactional
-    def apply(transaction: Transaction) -> bool:
-        _writable_project(projects, uid, project_id, transaction)
+    def apply(uow: UnitOfWork) -> bool:
+        _writable_project(uow.projects, uid, project_id)
         fields: dict[str, Any] = {}
         for name, value in changes.items():
             if value is not None:
@@ -149,32 +145,27 @@ def update_project(
             # A null name or visibility has nothing to clear: both always have a value.
         if not fields:
             return False
-        projects.update(
-            project_id,
-            {**fields, "updatedAt": now(), **audit_trail.change_stamp()},
-            writer=transaction,
+        uow.projects.update(
+            project_id, {**fields, "updatedAt": now(), **audit_trail.change_stamp()}
         )
         return True
 
-    apply(db.transaction())
-    return readable_project(projects, uid, project_id)
+    run_in_transaction(db, apply)
+    return readable_project(ProjectRepository(db), uid, project_id)
 
 
 def delete_project(db: Client, uid: str, project_id: str) -> None:
     """Deletes the project document; its tasks keep their projectId (history stays readable)."""
-    from google.cloud import firestore
 
-    projects = ProjectRepository(db)
-
-    @firestore.transactional
-    def apply(transaction: Transaction) -> None:
-        project = _writable_project(projects, uid, project_id, transaction)
-        projects.delete(project_id, writer=transaction)
+    def apply(uow: UnitOfWork) -> None:
+        project = _writable_project(uow.projects, uid, project_id)
+        uow.projects.delete(project_id)
         # The trigger cannot know who deleted it: the entry is written here, once (audit_trail).
-        log = audit_trail.deletion_entry("project", project_id, project.to_document())
-        audit_trail.write_entry(db, log, writer=transaction)
+        uow.audit_logs.create(
+            audit_trail.deletion_entry("project", project_id, project.to_document())
+        )
 
-    apply(db.transaction())
+    run_in_transaction(db, apply)
 
 
 def add_member(
@@ -185,14 +176,8 @@ def add_member(
     *,
     now: Callable[[], datetime] = utc_now,
 ) -> Project:
-    from google.cloud import firestore
-
-    projects = ProjectRepository(db)
-    users = UserRepository(db)
-
-    @firestore.transactional
-    def apply(transaction: Transaction) -> Project:
-        project = _writable_project(projects, uid, project_id, transaction)
+    def apply(uow: UnitOfWork) -> Project:
+        project = _writable_project(uow.projects, uid, project_id)
         if project.visibility != ProjectVisibility.TEAM:
             raise MembersNeedTeamProject("Members can only be added to team projects")
         if member_uid == project.user_id:
@@ -201,24 +186,22 @@ def add_member(
             return project
         if len(project.member_ids) >= MAX_PROJECT_MEMBERS:
             raise MembershipRefused(f"A project has at most {MAX_PROJECT_MEMBERS} members", "uid")
-        if users.get(member_uid, transaction=transaction) is None:
+        if uow.users.get(member_uid) is None:
             raise MembershipRefused("No such user", "uid")
         updated_at = now()
-        projects.update(
+        uow.projects.update(
             project_id,
             {
                 "memberIds": firestore.ArrayUnion([member_uid]),
                 "updatedAt": updated_at,
                 **audit_trail.change_stamp(),
             },
-            writer=transaction,
         )
         return project.model_copy(
             update={"member_ids": [*project.member_ids, member_uid], "updated_at": updated_at}
         )
 
-    result: Project = apply(db.transaction())
-    return result
+    return run_in_transaction(db, apply)
 
 
 def remove_member(
@@ -230,29 +213,23 @@ def remove_member(
     now: Callable[[], datetime] = utc_now,
 ) -> Project:
     """The owner removes anyone; a member may remove themself (leave). Idempotent."""
-    from google.cloud import firestore
 
-    projects = ProjectRepository(db)
-
-    @firestore.transactional
-    def apply(transaction: Transaction) -> Project:
-        project = readable_project(projects, uid, project_id, transaction)
+    def apply(uow: UnitOfWork) -> Project:
+        project = readable_project(uow.projects, uid, project_id)
         if not project.can_write(uid) and member_uid != uid:
             raise InsufficientPermissions("Only the project owner can remove other members")
         if member_uid not in project.member_ids:
             return project
         updated_at = now()
-        projects.update(
+        uow.projects.update(
             project_id,
             {
                 "memberIds": firestore.ArrayRemove([member_uid]),
                 "updatedAt": updated_at,
                 **audit_trail.change_stamp(),
             },
-            writer=transaction,
         )
         remaining = [member for member in project.member_ids if member != member_uid]
         return project.model_copy(update={"member_ids": remaining, "updated_at": updated_at})
 
-    result: Project = apply(db.transaction())
-    return result
+    return run_in_transaction(db, apply)

@@ -7,15 +7,19 @@ by a day and does not exist in emulators, so this job keeps the collections boun
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from aide.domain import collections
+from aide.adapters.repositories import IdempotencyRecordRepository, ProcessedEventRepository
+from aide.adapters.repositories.expiring import ExpiringRepository
 from aide.domain.timestamps import utc_now
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client
 
-EXPIRING_COLLECTIONS: Final = (collections.PROCESSED_EVENTS, collections.IDEMPOTENCY_KEYS)
+EXPIRING: Final[tuple[type[ExpiringRepository[Any]], ...]] = (
+    ProcessedEventRepository,
+    IdempotencyRecordRepository,
+)
 PAGE_SIZE: Final = 300
 
 
@@ -27,29 +31,15 @@ def purge_expired(
     max_pages: int = 1000,
 ) -> dict[str, int]:
     """Deletes documents whose expiresAt is past; returns how many per collection."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
     cutoff = now or utc_now()
     deleted: dict[str, int] = {}
-    for name in EXPIRING_COLLECTIONS:
+    for repository_type in EXPIRING:
+        repository = repository_type(db)
         count = 0
         for _ in range(max_pages):
-            query = (
-                db.collection(name)
-                .where(filter=FieldFilter("expiresAt", "<", cutoff))
-                .order_by("expiresAt")
-                .select([])
-                .limit(page_size)
-            )
-            refs = [snapshot.reference for snapshot in query.stream()]
-            if not refs:
+            page = repository.delete_expired(cutoff, page_size=page_size)
+            count += page
+            if page < page_size:
                 break
-            batch = db.batch()
-            for ref in refs:
-                batch.delete(ref)
-            batch.commit()
-            count += len(refs)
-            if len(refs) < page_size:
-                break
-        deleted[name] = count
+        deleted[repository.collection_name] = count
     return deleted

@@ -20,8 +20,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from google.cloud import firestore
+
 from aide.adapters.processed_events import run_once
-from aide.domain import collections, quota
+from aide.adapters.repositories import UserRepository
+from aide.adapters.unit_of_work import UnitOfWork
+from aide.domain import quota
 from aide.domain.access import ResourceNotFound
 from aide.domain.quota import QuotaExhausted
 from aide.domain.timestamps import utc_now
@@ -29,20 +33,20 @@ from aide.domain.usage import daily_usage_id
 from aide.domain.users import User
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, Transaction
+    from google.cloud.firestore import Client
 
 CONSUMER = "quota"
 
 
-def _user(db: Client, uid: str, transaction: Transaction | None = None) -> User:
-    snapshot = db.collection(collections.USERS).document(uid).get(transaction=transaction)
-    if not snapshot.exists:
+def _user(users: UserRepository, uid: str) -> User:
+    user = users.get(uid)
+    if user is None:
         raise ResourceNotFound("User not found")
-    return User.from_document(snapshot.to_dict() or {})
+    return user
 
 
 def check_task_minutes(db: Client, uid: str, *, now: Callable[[], datetime] = utc_now) -> None:
-    minutes = _user(db, uid).quotas.task_minutes
+    minutes = _user(UserRepository(db), uid).quotas.task_minutes
     moment = now()
     if quota.period_ended(minutes.reset, moment):
         return  # the reset job has not run yet: the new month starts with nothing used
@@ -52,15 +56,13 @@ def check_task_minutes(db: Client, uid: str, *, now: Callable[[], datetime] = ut
         )
 
 
-def _usage_increment(uid: str, moment: datetime, fields: dict[str, Any]) -> dict[str, Any]:
-    day = quota.day_key(moment)
-    return {
-        "id": daily_usage_id(uid, moment.date()),
-        "userId": uid,
-        "date": day,
-        "updatedAt": moment,
-        **fields,
-    }
+def _add_usage(uow: UnitOfWork, uid: str, moment: datetime, fields: dict[str, Any]) -> None:
+    """Today's usage record gets `fields` (increments or values), created if needed."""
+    doc_id = daily_usage_id(uid, moment.date())
+    uow.daily_usage.merge(
+        doc_id,
+        {"id": doc_id, "userId": uid, "date": quota.day_key(moment), "updatedAt": moment, **fields},
+    )
 
 
 def charge_task_minutes(
@@ -73,27 +75,20 @@ def charge_task_minutes(
     completed: bool = True,
     now: Callable[[], datetime] = utc_now,
 ) -> bool:
-    from google.cloud import firestore
-
     minutes = quota.execution_minutes(execution_ms)
     moment = now()
-    user_ref = db.collection(collections.USERS).document(uid)
-    usage_ref = db.collection(collections.USAGE).document(daily_usage_id(uid, moment.date()))
 
-    def charge(transaction: Transaction) -> None:
-        _user(db, uid, transaction)
-        transaction.update(user_ref, {"quotas.taskMinutes.used": firestore.Increment(minutes)})
-        transaction.set(
-            usage_ref,
-            _usage_increment(
-                uid,
-                moment,
-                {
-                    "taskMinutes": firestore.Increment(minutes),
-                    **({"tasksCompleted": firestore.Increment(1)} if completed else {}),
-                },
-            ),
-            merge=True,
+    def charge(uow: UnitOfWork) -> None:
+        _user(uow.users, uid)
+        uow.users.update(uid, {"quotas.taskMinutes.used": firestore.Increment(minutes)})
+        _add_usage(
+            uow,
+            uid,
+            moment,
+            {
+                "taskMinutes": firestore.Increment(minutes),
+                **({"tasksCompleted": firestore.Increment(1)} if completed else {}),
+            },
         )
 
     key = f"task-minutes:{task_id}" if run_id is None else f"task-minutes:{task_id}:{run_id}"
@@ -103,23 +98,15 @@ def charge_task_minutes(
 def charge_storage(
     db: Client, uid: str, delta_bytes: int, key: str, *, now: Callable[[], datetime] = utc_now
 ) -> bool:
-    from google.cloud import firestore
-
     moment = now()
-    user_ref = db.collection(collections.USERS).document(uid)
-    usage_ref = db.collection(collections.USAGE).document(daily_usage_id(uid, moment.date()))
 
-    def charge(transaction: Transaction) -> None:
-        storage = _user(db, uid, transaction).quotas.storage_bytes
+    def charge(uow: UnitOfWork) -> None:
+        storage = _user(uow.users, uid).quotas.storage_bytes
         if delta_bytes > 0 and storage.used + delta_bytes > storage.limit:
             raise QuotaExhausted("storageBytes", storage.limit, None)
         # Never below zero, whatever order deletions are charged in.
         change = max(delta_bytes, -storage.used)
-        transaction.update(user_ref, {"quotas.storageBytes.used": firestore.Increment(change)})
-        transaction.set(
-            usage_ref,
-            _usage_increment(uid, moment, {"storageBytes": storage.used + change}),
-            merge=True,
-        )
+        uow.users.update(uid, {"quotas.storageBytes.used": firestore.Increment(change)})
+        _add_usage(uow, uid, moment, {"storageBytes": storage.used + change})
 
     return run_once(db, f"storage:{key}", charge, consumer=CONSUMER).ran

@@ -26,14 +26,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from aide.domain import collections, quota
+from google.cloud import firestore
+
+from aide.adapters.repositories import QuotaCounterRepository, UserRepository
+from aide.adapters.unit_of_work import UnitOfWork, run_in_transaction
+from aide.domain import quota
 from aide.domain.billing import billing_period_id
 from aide.domain.timestamps import as_utc, utc_now
 from aide.domain.usage import daily_usage_id
 from aide.domain.users import User, next_day_start, next_month_start
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, DocumentSnapshot, Transaction
+    from google.cloud.firestore import Client, DocumentSnapshot
 
 API_RESET_FIELD = "quotas.apiCalls.reset"
 MINUTES_RESET_FIELD = "quotas.taskMinutes.reset"
@@ -48,56 +52,19 @@ class ResetReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _counter_total(
-    db: Client, transaction: Transaction, uid: str, day: str, generations: int
-) -> int:
-    refs = [
-        db.collection(collections.QUOTA_COUNTERS).document(quota.counter_id(uid, day, g, s))
-        for g in range(generations + 1)
-        for s in range(quota.SHARDS)
-    ]
+def _counter_total(uow: UnitOfWork, uid: str, day: str, generations: int) -> int:
+    counters = uow.quota_counters.documents(uid, day, range(generations + 1))
     # Units carried into a new generation (plan change) were already counted in the old one.
-    return sum(
-        int(data.get("apiCalls", 0)) - int(data.get("carried", 0))
-        for data in (
-            snapshot.to_dict() or {}
-            for snapshot in db.get_all(refs, transaction=transaction)
-            if snapshot.exists
-        )
-    )
+    return sum(int(data.get("apiCalls", 0)) - int(data.get("carried", 0)) for data in counters)
 
 
-def _api_rollup(
-    db: Client,
-    uid: str,
-    user: User,
-    ended: datetime,
-    day: str,
-    month: str,
-    total: int,
-    now: datetime,
-) -> list[tuple[Any, dict[str, Any]]]:
-    from google.cloud import firestore
-
-    usage_id = daily_usage_id(uid, ended.date())
-    return [
-        (
-            db.collection(collections.USAGE).document(usage_id),
-            {"id": usage_id, "userId": uid, "date": day, "apiCalls": total, "updatedAt": now},
-        ),
-        (
-            db.collection(collections.BILLING).document(billing_period_id(uid, month)),
-            {
-                "id": billing_period_id(uid, month),
-                "userId": uid,
-                "period": month,
-                "plan": user.subscription.plan,
-                # Safe as an increment: the transaction that adds it also moves the user's
-                # reset time forward, so it is added once per day.
-                "apiCalls": firestore.Increment(total),
-            },
-        ),
-    ]
+def _billing_fields(uid: str, user: User, month: str) -> dict[str, Any]:
+    return {
+        "id": billing_period_id(uid, month),
+        "userId": uid,
+        "period": month,
+        "plan": user.subscription.plan,
+    }
 
 
 def reset_user(
@@ -108,32 +75,39 @@ def reset_user(
     `active_on(day)` (optional) names the users with counters that day, so an idle user's
     shards are not read one by one.
     """
-    from google.cloud import firestore
 
-    user_ref = db.collection(collections.USERS).document(uid)
-
-    @firestore.transactional
-    def apply(transaction: Transaction) -> tuple[bool, bool]:
-        snapshot = user_ref.get(transaction=transaction)
-        if not snapshot.exists:
+    def apply(uow: UnitOfWork) -> tuple[bool, bool]:
+        user = uow.users.get(uid)
+        if user is None:
             return False, False
-        user = User.from_document(snapshot.to_dict() or {})
         api, minutes = user.quotas.api_calls, user.quotas.task_minutes
         api_due = api.reset is not None and quota.period_ended(api.reset, now)
         minutes_due = minutes.reset is not None and quota.period_ended(minutes.reset, now)
         if not (api_due or minutes_due):
             return False, False
         fields: dict[str, Any] = {}
-        writes: list[tuple[Any, dict[str, Any]]] = []
+        usage: dict[str, dict[str, Any]] = {}
+        billing: list[tuple[str, dict[str, Any]]] = []
         if api_due and api.reset is not None:
             ended = as_utc(api.reset) - timedelta(days=1)
             day, month = quota.day_key(ended), quota.month_key(ended)
             idle = active_on is not None and uid not in active_on(day)
-            total = 0 if idle else _counter_total(db, transaction, uid, day, api.generation)
+            total = 0 if idle else _counter_total(uow, uid, day, api.generation)
             # An idle day writes nothing but the user's new period.
-            writes.extend(
-                _api_rollup(db, uid, user, ended, day, month, total, now) if total else []
-            )
+            if total:
+                usage_id = daily_usage_id(uid, ended.date())
+                usage[usage_id] = {
+                    "id": usage_id,
+                    "userId": uid,
+                    "date": day,
+                    "apiCalls": total,
+                    "updatedAt": now,
+                }
+                # Safe as an increment: the transaction that adds it also moves the user's
+                # reset time forward, so it is added once per day.
+                billing_fields = _billing_fields(uid, user, month)
+                billing_fields["apiCalls"] = firestore.Increment(total)
+                billing.append((billing_period_id(uid, month), billing_fields))
         if api_due:
             fields.update(
                 {
@@ -145,14 +119,11 @@ def reset_user(
         if minutes_due and minutes.reset is not None:
             ended = as_utc(minutes.reset) - timedelta(days=1)
             month = quota.month_key(ended)
-            writes.append(
+            billing.append(
                 (
-                    db.collection(collections.BILLING).document(billing_period_id(uid, month)),
+                    billing_period_id(uid, month),
                     {
-                        "id": billing_period_id(uid, month),
-                        "userId": uid,
-                        "period": month,
-                        "plan": user.subscription.plan,
+                        **_billing_fields(uid, user, month),
                         "taskMinutes": minutes.used,
                         "storageBytesPeak": user.quotas.storage_bytes.used,
                         "closedAt": now,
@@ -162,30 +133,20 @@ def reset_user(
             fields.update(
                 {"quotas.taskMinutes.used": 0, "quotas.taskMinutes.reset": next_month_start(now)}
             )
-        for ref, data in writes:
-            transaction.set(ref, data, merge=True)
-        transaction.update(user_ref, fields)
+        for doc_id, data in usage.items():
+            uow.daily_usage.merge(doc_id, data)
+        for doc_id, data in billing:
+            uow.billing.merge(doc_id, data)
+        uow.users.update(uid, fields)
         return api_due, minutes_due
 
-    result: tuple[bool, bool] = apply(db.transaction())
-    return result
+    return run_in_transaction(db, apply)
 
 
 def _due_users(
     db: Client, field_path: str, now: datetime, page_size: int, after: DocumentSnapshot | None
 ) -> list[DocumentSnapshot]:
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    query = (
-        db.collection(collections.USERS)
-        .where(filter=FieldFilter(field_path, "<=", now))
-        .order_by(field_path)
-        .select([field_path])
-        .limit(page_size)
-    )
-    if after is not None:
-        query = query.start_after(after)
-    return list(query.stream())
+    return UserRepository(db).due_for_reset(field_path, now, limit=page_size, after=after)
 
 
 class _ActiveUsers:
@@ -193,21 +154,12 @@ class _ActiveUsers:
     no longer change), so the reset reads shards only for users who made calls."""
 
     def __init__(self, db: Client) -> None:
-        self.db = db
+        self.counters = QuotaCounterRepository(db)
         self.days: dict[str, set[str]] = {}
 
     def __call__(self, day: str) -> set[str]:
         if day not in self.days:
-            from google.cloud.firestore_v1.base_query import FieldFilter
-
-            query = (
-                self.db.collection(collections.QUOTA_COUNTERS)
-                .where(filter=FieldFilter("date", "==", day))
-                .select(["userId"])
-            )
-            self.days[day] = {
-                str((snapshot.to_dict() or {}).get("userId")) for snapshot in query.stream()
-            }
+            self.days[day] = self.counters.users_active_on(day)
         return self.days[day]
 
 

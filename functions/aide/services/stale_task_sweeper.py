@@ -20,14 +20,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from aide.adapters.repositories.tasks import TaskRepository
+from aide.adapters.unit_of_work import CONTENDED_ATTEMPTS, UnitOfWork, run_in_transaction
 from aide.domain.task_lifecycle import TaskStatus, TransitionReason, requeue_or_fail
 from aide.domain.timestamps import utc_now
 from aide.services import audit_trail
 from aide.services.task_admission import plan_release
-from aide.services.task_transitions import TRANSACTION_ATTEMPTS, TaskUnitOfWork
+from aide.services.task_transitions import StatusChanges
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, Transaction
+    from google.cloud.firestore import Client
 
 # Several missed heartbeats (RuntimeSettings: every 15 s) before a run counts as dead.
 DEFAULT_STALE_AFTER: Final = timedelta(minutes=2)
@@ -44,26 +45,15 @@ class SweepReport:
 
 
 def find_stale(db: Client, cutoff: datetime, *, limit: int = PAGE_SIZE) -> list[str]:
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    query = (
-        TaskRepository(db)
-        .collection.where(filter=FieldFilter("status", "==", TaskStatus.IN_PROGRESS.value))
-        .where(filter=FieldFilter("heartbeatAt", "<", cutoff))
-        .order_by("heartbeatAt")
-        .limit(limit)
-    )
-    return [snapshot.id for snapshot in query.stream()]
+    return TaskRepository(db).stale_in_progress(cutoff, limit=limit)
 
 
 def sweep_task(db: Client, task_id: str, cutoff: datetime, now: datetime) -> TaskStatus | None:
     """End one stale run; None when it is not stale any more (a heartbeat arrived meanwhile)."""
-    from google.cloud import firestore
 
-    @firestore.transactional
-    def apply(transaction: Transaction) -> TaskStatus | None:
-        unit = TaskUnitOfWork(db, transaction, now=now, actor=SWEEPER_ACTOR)
-        found = unit.load([task_id])
+    def apply(uow: UnitOfWork) -> TaskStatus | None:
+        changes = StatusChanges(uow, now=now, actor=SWEEPER_ACTOR)
+        found = changes.load([task_id])
         if not found:
             return None
         task = found[0]
@@ -84,17 +74,16 @@ def sweep_task(db: Client, task_id: str, cutoff: datetime, now: datetime) -> Tas
             if change.to_status is TaskStatus.FAILED
             else {}
         )
-        unit.plan(
+        changes.plan(
             task, change.to_status, TransitionReason.HEARTBEAT_LOST, message=message, fields=fields
         )
-        unit.follow_up(task.id)
-        write_release = plan_release(db, transaction, task.user_id, [task.id])
-        unit.write()
+        changes.follow_up(task.id)
+        write_release = plan_release(uow, task.user_id, [task.id])
+        changes.write()
         write_release(now)
         return change.to_status
 
-    result: TaskStatus | None = apply(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
-    return result
+    return run_in_transaction(db, apply, max_attempts=CONTENDED_ATTEMPTS)
 
 
 def sweep_stale_tasks(

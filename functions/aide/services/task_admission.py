@@ -4,10 +4,10 @@ limits.
 `admit` is one transaction: it reads the task, its agent (the one it names, or the one chosen for
 it by aide.domain.agents.choose_agent, recorded on the task at the claim), the user's and the
 agent's slot pools (domain.task_slots), the user and the plans, then either claims the task
-(queued → in_progress, via the task unit of work, so the claim's event and group counters commit
-with it) and takes a slot in both pools, or leaves it queued on the waiting list of the pool that
-is full, with a readable `log` event saying which. A task that is not queued any more (a
-duplicate or concurrent delivery, a cancelled task) is skipped without a write.
+(queued → in_progress, through services.task_transitions, so the claim's event and group
+counters commit with it) and takes a slot in both pools, or leaves it queued on the waiting list
+of the pool that is full, with a readable `log` event saying which. A task that is not queued
+any more (a duplicate or concurrent delivery, a cancelled task) is skipped without a write.
 
 Agents: an `offline` agent is never chosen and never runs a task. A task naming an offline (or
 missing) agent is claimed only to be failed at once with a readable error — nothing would ever
@@ -29,30 +29,25 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
 from aide.adapters.repositories.agents import AgentRepository
-from aide.adapters.repositories.system_config import PlansRepository
-from aide.adapters.repositories.tasks import TaskRepository
-from aide.adapters.repositories.users import UserRepository
-from aide.domain import collections
+from aide.adapters.unit_of_work import CONTENDED_ATTEMPTS, UnitOfWork, run_in_transaction
 from aide.domain.agents import Agent, AgentStatus, choose_agent
 from aide.domain.task_events import StreamEventKind, TaskEvent
 from aide.domain.task_lifecycle import TaskStatus, TransitionReason
-from aide.domain.task_slots import TaskSlots, agent_slots_id
+from aide.domain.task_slots import TaskSlots
 from aide.domain.tasks import Task
 from aide.domain.timestamps import utc_now
 from aide.services import audit_trail
-from aide.services.task_transitions import (
-    TRANSACTION_ATTEMPTS,
-    TaskUnitOfWork,
-    write_dispatch_record,
-)
+from aide.services.task_transitions import StatusChanges, write_dispatch_record
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, DocumentReference, Transaction
+    from google.cloud.firestore import Client
 
     from aide.domain.users import User
 
 # Waiting tasks looked at when a slot frees; ones cancelled meanwhile are dropped on the way.
 _WAITING_LOOKAHEAD: Final = 10
+# Who the audit trail names for the status changes the runtime makes (claims, ends, dependents).
+RUNTIME_ACTOR: Final = audit_trail.system_actor("agent_runtime")
 
 
 class AdmissionOutcome(StrEnum):
@@ -77,35 +72,12 @@ class Admission:
         return self.quota_refusal or self.agent_refusal
 
 
-def slots_ref(db: Client, pool_id: str) -> DocumentReference:
-    """A pool's document: a user's (`pool_id` = the user id) or an agent's (agent_slots_id)."""
-    return db.collection(collections.TASK_SLOTS).document(pool_id)
-
-
-def _load_slots(db: Client, user_id: str, transaction: Transaction) -> TaskSlots:
-    snapshot = slots_ref(db, user_id).get(transaction=transaction)
-    if snapshot.exists:
-        return TaskSlots.from_document(snapshot.to_dict() or {})
-    return TaskSlots(user_id=user_id)
-
-
-def _load_agent_slots(db: Client, agent_id: str, transaction: Transaction) -> TaskSlots:
-    snapshot = slots_ref(db, agent_slots_id(agent_id)).get(transaction=transaction)
-    if snapshot.exists:
-        return TaskSlots.from_document(snapshot.to_dict() or {}).model_copy(
-            update={"agent_id": agent_id, "user_id": ""}
-        )
-    return TaskSlots(agent_id=agent_id)
-
-
-def _reclaim_dead_slots(
-    db: Client, slots: TaskSlots, task_id: str, limit: int, transaction: Transaction
-) -> TaskSlots:
+def _reclaim_dead_slots(uow: UnitOfWork, slots: TaskSlots, task_id: str, limit: int) -> TaskSlots:
     """Self-healing at the limit: a slot whose run ended without releasing it (its worker died
     after a cancel) is reclaimed here, where it matters."""
     if slots.has_free_slot(task_id, limit):
         return slots
-    holders = TaskRepository(db).get_many(list(slots.running), transaction=transaction)
+    holders = uow.tasks.get_many(list(slots.running))
     alive = {t.id for t in holders if t.status is TaskStatus.IN_PROGRESS}
     return slots.without(set(slots.running) - alive)
 
@@ -127,11 +99,10 @@ def task_minutes_refusal(user: User | None, now: datetime) -> str | None:
     return f"Quota exceeded: task minutes ({quota.used:g} of {quota.limit} used this period{reset})"
 
 
-def _agent_for(db: Client, task: Task, transaction: Transaction) -> tuple[Agent | None, str | None]:
+def _agent_for(uow: UnitOfWork, task: Task) -> tuple[Agent | None, str | None]:
     """The task's agent, read in the transaction, or why it has none that may run it."""
-    agents = AgentRepository(db)
     if task.agent_id:
-        agent = agents.get(task.agent_id, transaction=transaction)
+        agent = uow.agents.get(task.agent_id)
         if agent is None:
             return None, f"agent '{task.agent_id}' does not exist"
         if agent.status is AgentStatus.OFFLINE:
@@ -139,32 +110,26 @@ def _agent_for(db: Client, task: Task, transaction: Transaction) -> tuple[Agent 
         return agent, None
     # The registry is read outside the transaction (it is small and rarely changes); the chosen
     # agent itself is then read inside it, so its status and pool are consistent with the claim.
-    chosen = choose_agent(agents.find(), task.title, task.description)
-    agent = agents.get(chosen.id, transaction=transaction) if chosen is not None else None
+    chosen = choose_agent(AgentRepository(uow.db).find(), task.title, task.description)
+    agent = uow.agents.get(chosen.id) if chosen is not None else None
     if agent is None or agent.status is AgentStatus.OFFLINE:
         return None, "no agent is available for this task (every agent is offline)"
     return agent, None
 
 
 def _add_waiting_event(
-    db: Client,
-    transaction: Transaction,
-    task: Task,
-    now: datetime,
-    message: str,
-    data: dict[str, object],
+    uow: UnitOfWork, task: Task, now: datetime, message: str, data: dict[str, object]
 ) -> None:
     """The readable reason a task stays queued, in its event stream."""
-    tasks = TaskRepository(db)
     event = TaskEvent(
-        id=tasks.new_event_id(task.id),
+        id=uow.tasks.new_event_id(task.id),
         task_id=task.id,
         kind=StreamEventKind.LOG,
         message=message,
         timestamp=now,
         data={"waiting": True, **data},
     )
-    tasks.add_event(event, writer=transaction)
+    uow.tasks.add_event(event)
 
 
 def _status_field(agent: Agent, running: list[str], now: datetime) -> dict[str, object] | None:
@@ -178,35 +143,29 @@ def _status_field(agent: Agent, running: list[str], now: datetime) -> dict[str, 
 
 
 def admit(db: Client, task_id: str, *, now: Callable[[], datetime] = utc_now) -> Admission:
-    from google.cloud import firestore
-
-    @firestore.transactional
-    def apply(transaction: Transaction) -> Admission:
-        unit = TaskUnitOfWork(
-            db, transaction, now=now(), actor=audit_trail.system_actor("agent_runtime")
-        )
-        found = unit.load([task_id])
+    def apply(uow: UnitOfWork) -> Admission:
+        changes = StatusChanges(uow, now=now(), actor=RUNTIME_ACTOR)
+        found = changes.load([task_id])
         if not found or found[0].status is not TaskStatus.QUEUED:
             return Admission(AdmissionOutcome.SKIPPED, found[0] if found else None)
         task = found[0]
-        tasks = TaskRepository(db)
         # Every read first (Firestore transactions read before they write).
-        agent, agent_refusal = _agent_for(db, task, transaction)
+        agent, agent_refusal = _agent_for(uow, task)
         if agent is None:
             # Claimed without a slot only to be failed by the run, with this readable error.
-            unit.plan(task, TaskStatus.IN_PROGRESS, TransitionReason.CLAIM, message="claimed")
-            unit.write()
+            changes.plan(task, TaskStatus.IN_PROGRESS, TransitionReason.CLAIM, message="claimed")
+            changes.write()
             return Admission(
-                AdmissionOutcome.CLAIMED, _claimed(task, unit.now), agent_refusal=agent_refusal
+                AdmissionOutcome.CLAIMED, changes.after(task.id), agent_refusal=agent_refusal
             )
-        slots = _load_slots(db, task.user_id, transaction)
-        user = UserRepository(db).get(task.user_id, transaction=transaction)
-        plans = PlansRepository(db).load(transaction=transaction)
+        slots = uow.task_slots.user_pool(task.user_id)
+        user = uow.users.get(task.user_id)
+        plans = uow.plans.load()
         plan = plans.plan(user.subscription.plan if user is not None else str(plans.default_plan))
-        slots = _reclaim_dead_slots(db, slots, task.id, plan.concurrent_tasks, transaction)
-        agent_slots = _load_agent_slots(db, agent.id, transaction)
+        slots = _reclaim_dead_slots(uow, slots, task.id, plan.concurrent_tasks)
+        agent_slots = uow.task_slots.agent_pool(agent.id)
         limit = agent.limits.concurrency
-        agent_slots = _reclaim_dead_slots(db, agent_slots, task.id, limit, transaction)
+        agent_slots = _reclaim_dead_slots(uow, agent_slots, task.id, limit)
 
         user_full = not slots.has_free_slot(task.id, plan.concurrent_tasks)
         if user_full or not agent_slots.has_free_slot(task.id, limit):
@@ -218,14 +177,14 @@ def admit(db: Client, task_id: str, *, now: Callable[[], datetime] = utc_now) ->
             handoff: Task | None = None
             if task.id in other.waiting:
                 if other.has_free_slot(task.id, other_limit):
-                    other, handoff = _plan_pool_release(db, transaction, other.without([task.id]))
+                    other, handoff = _plan_pool_release(uow, other.without([task.id]))
                 else:
                     other = other.without([task.id])
-                _save_slots(db, other, unit.now, transaction)
+                _save_slots(uow, other, changes.now)
                 if handoff is not None:
-                    write_dispatch_record(db, transaction, handoff, tasks.new_id(), unit.now)
+                    write_dispatch_record(uow, handoff, uow.tasks.new_id(), changes.now)
             if task.id not in full.waiting:
-                _save_slots(db, full.with_waiting(task.id), unit.now, transaction)
+                _save_slots(uow, full.with_waiting(task.id), changes.now)
                 if user_full:
                     message = (
                         f"waiting for a free run slot ({len(slots.running)} of "
@@ -238,52 +197,36 @@ def admit(db: Client, task_id: str, *, now: Callable[[], datetime] = utc_now) ->
                         f"{limit} concurrent runs in use)"
                     )
                     data = {"agentId": agent.id, "agentConcurrency": limit}
-                _add_waiting_event(db, transaction, task, unit.now, message, data)
+                _add_waiting_event(uow, task, changes.now, message, data)
             return Admission(AdmissionOutcome.WAITING, task)
 
         # The chosen agent is recorded with the claim, so that its release finds its pool.
         fields = {"agentId": agent.id} if task.agent_id != agent.id else None
-        unit.plan(
+        changes.plan(
             task, TaskStatus.IN_PROGRESS, TransitionReason.CLAIM, message="claimed", fields=fields
         )
-        unit.write()
-        _save_slots(db, slots.with_running(task.id), unit.now, transaction)
+        changes.write()
+        _save_slots(uow, slots.with_running(task.id), changes.now)
         agent_slots = agent_slots.with_running(task.id)
-        _save_slots(db, agent_slots, unit.now, transaction)
-        status = _status_field(agent, agent_slots.running, unit.now)
+        _save_slots(uow, agent_slots, changes.now)
+        status = _status_field(agent, agent_slots.running, changes.now)
         if status is not None:
-            AgentRepository(db).update(agent.id, status, writer=transaction)
-        claimed = _claimed(task, unit.now).model_copy(update={"agent_id": agent.id})
+            uow.agents.update(agent.id, status)
         return Admission(
-            AdmissionOutcome.CLAIMED, claimed, quota_refusal=task_minutes_refusal(user, unit.now)
+            AdmissionOutcome.CLAIMED,
+            changes.after(task.id),
+            quota_refusal=task_minutes_refusal(user, changes.now),
         )
 
-    result: Admission = apply(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
-    return result
+    return run_in_transaction(db, apply, max_attempts=CONTENDED_ATTEMPTS)
 
 
-def _claimed(task: Task, now: datetime) -> Task:
-    """The task as the claim left it."""
-    return task.model_copy(
-        update={
-            "status": TaskStatus.IN_PROGRESS,
-            "attempts": task.attempts + 1,
-            "started_at": now,
-            "heartbeat_at": now,
-        }
-    )
-
-
-def _plan_pool_release(
-    db: Client, transaction: Transaction, slots: TaskSlots
-) -> tuple[TaskSlots, Task | None]:
+def _plan_pool_release(uow: UnitOfWork, slots: TaskSlots) -> tuple[TaskSlots, Task | None]:
     """Reads for freeing a pool's slots (already removed from `slots`): the pool as it will be
     saved and the oldest waiting task still queued, to re-dispatch."""
     head = slots.waiting[:_WAITING_LOOKAHEAD]
     still_queued = {
-        task.id: task
-        for task in TaskRepository(db).get_many(head, transaction=transaction)
-        if task.status is TaskStatus.QUEUED
+        task.id: task for task in uow.tasks.get_many(head) if task.status is TaskStatus.QUEUED
     }
     # Waiting entries that are no longer queued (cancelled, claimed by a redelivery) go.
     slots = slots.without(set(head) - set(still_queued))
@@ -292,44 +235,38 @@ def _plan_pool_release(
 
 
 def plan_release(
-    db: Client, transaction: Transaction, user_id: str, task_ids: list[str]
+    uow: UnitOfWork, user_id: str, task_ids: list[str]
 ) -> Callable[[datetime], str | None]:
-    """The reads of a release inside `transaction`; returns the function that writes it (call
-    it after every other read of the transaction). The writer returns the id of the waiting
+    """The reads of a release inside the unit of work; returns the function that writes it
+    (call it after every other read of the unit). The writer returns the id of the waiting
     task it re-dispatched from the user's pool, if any (one from each released agent's pool
     is re-dispatched too)."""
-    tasks = TaskRepository(db)
-    agents = AgentRepository(db)
-    slots, user_next = _plan_pool_release(
-        db, transaction, _load_slots(db, user_id, transaction).without(task_ids)
-    )
-    agent_ids = sorted(
-        {t.agent_id for t in tasks.get_many(task_ids, transaction=transaction) if t.agent_id}
-    )
+    slots, user_next = _plan_pool_release(uow, uow.task_slots.user_pool(user_id).without(task_ids))
+    agent_ids = sorted({t.agent_id for t in uow.tasks.get_many(task_ids) if t.agent_id})
     agent_pools: list[tuple[Agent | None, TaskSlots, Task | None]] = []
     for agent_id in agent_ids:
-        pool = _load_agent_slots(db, agent_id, transaction)
+        pool = uow.task_slots.agent_pool(agent_id)
         if not set(task_ids) & (set(pool.running) | set(pool.waiting)):
             continue  # nothing of this release is in that pool (claimed before it existed)
-        freed, agent_next = _plan_pool_release(db, transaction, pool.without(task_ids))
-        agent_pools.append((agents.get(agent_id, transaction=transaction), freed, agent_next))
+        freed, agent_next = _plan_pool_release(uow, pool.without(task_ids))
+        agent_pools.append((uow.agents.get(agent_id), freed, agent_next))
 
     def write(now: datetime) -> str | None:
         dispatched: set[str] = set()
-        _save_slots(db, slots, now, transaction)
+        _save_slots(uow, slots, now)
         if user_next is not None:
             # It stays in `waiting` until its claim: if the slot is taken again meanwhile, it
             # keeps its place at the head of the line.
-            write_dispatch_record(db, transaction, user_next, tasks.new_id(), now)
+            write_dispatch_record(uow, user_next, uow.tasks.new_id(), now)
             dispatched.add(user_next.id)
         for agent, pool, agent_next in agent_pools:
-            _save_slots(db, pool, now, transaction)
+            _save_slots(uow, pool, now)
             if agent_next is not None and agent_next.id not in dispatched:
-                write_dispatch_record(db, transaction, agent_next, tasks.new_id(), now)
+                write_dispatch_record(uow, agent_next, uow.tasks.new_id(), now)
                 dispatched.add(agent_next.id)
             status = _status_field(agent, pool.running, now) if agent is not None else None
             if agent is not None and status is not None:
-                agents.update(agent.id, status, writer=transaction)
+                uow.agents.update(agent.id, status)
         return user_next.id if user_next is not None else None
 
     return write
@@ -342,22 +279,17 @@ def release(
     and re-dispatch the oldest waiting task still queued of each. Returns the id of the task
     re-dispatched from the user's pool, if any. Safe to repeat; a task in progress is left
     alone (claimed again by another attempt)."""
-    from google.cloud import firestore
 
-    @firestore.transactional
-    def apply(transaction: Transaction) -> str | None:
+    def apply(uow: UnitOfWork) -> str | None:
         # Only runs that really ended: a task claimed again meanwhile (swept and re-run) holds
         # its slots for the new attempt.
-        found = TaskRepository(db).get_many(task_ids, transaction=transaction)
+        found = uow.tasks.get_many(task_ids)
         running = {task.id for task in found if task.status is TaskStatus.IN_PROGRESS}
         ended = [task_id for task_id in task_ids if task_id not in running]
-        return plan_release(db, transaction, user_id, ended)(now())
+        return plan_release(uow, user_id, ended)(now())
 
-    result: str | None = apply(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
-    return result
+    return run_in_transaction(db, apply, max_attempts=CONTENDED_ATTEMPTS)
 
 
-def _save_slots(db: Client, slots: TaskSlots, now: datetime, transaction: Transaction) -> None:
-    transaction.set(
-        slots_ref(db, slots.document_id), slots.model_copy(update={"updated_at": now}).to_document()
-    )
+def _save_slots(uow: UnitOfWork, slots: TaskSlots, now: datetime) -> None:
+    uow.task_slots.save(slots.model_copy(update={"updated_at": now}))

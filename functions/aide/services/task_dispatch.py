@@ -15,25 +15,22 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aide.adapters.repositories.task_dispatches import TaskDispatchRepository
+from aide.adapters.unit_of_work import UnitOfWork, run_in_transaction
 from aide.domain import topics
 from aide.domain.task_dispatch import DISPATCH_STALE_AFTER, TaskDispatchMessage
 from aide.domain.timestamps import utc_now
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, Transaction
+    from google.cloud.firestore import Client
 
     from aide.adapters.pubsub_publisher import MessagePublisher
 
 
 def publish_dispatch(db: Client, publisher: MessagePublisher, dispatch_id: str) -> bool:
     """Publish the dispatch `dispatch_id` unless already published. True if this call did."""
-    from google.cloud import firestore
 
-    records = TaskDispatchRepository(db)
-
-    @firestore.transactional
-    def apply(transaction: Transaction) -> bool:
-        record = records.get(dispatch_id, transaction=transaction)
+    def apply(uow: UnitOfWork) -> bool:
+        record = uow.task_dispatches.get(dispatch_id)
         if record is None or record.published:
             return False
         message = TaskDispatchMessage(
@@ -46,15 +43,12 @@ def publish_dispatch(db: Client, publisher: MessagePublisher, dispatch_id: str) 
             message.to_json_dict(),
             attributes={"taskId": record.task_id, "dispatchId": record.id},
         )
-        records.update(
-            dispatch_id,
-            {"published": True, "publishedAt": utc_now(), "messageId": message_id},
-            writer=transaction,
+        uow.task_dispatches.update(
+            dispatch_id, {"published": True, "publishedAt": utc_now(), "messageId": message_id}
         )
         return True
 
-    published: bool = apply(db.transaction())
-    return published
+    return run_in_transaction(db, apply)
 
 
 def republish_stale_dispatches(
@@ -67,15 +61,5 @@ def republish_stale_dispatches(
 ) -> int:
     """Publish outbox records whose trigger delivery was lost (still unpublished `older_than`
     after creation), oldest first, at most `limit` per run. Returns how many were published."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    cutoff = now() - older_than
-    query = (
-        TaskDispatchRepository(db)
-        .collection.where(filter=FieldFilter("published", "==", False))
-        .where(filter=FieldFilter("createdAt", "<", cutoff))
-        .order_by("createdAt")
-        .limit(limit)
-    )
-    stale = [snapshot.id for snapshot in query.stream()]
+    stale = TaskDispatchRepository(db).unpublished_before(now() - older_than, limit=limit)
     return sum(publish_dispatch(db, publisher, dispatch_id) for dispatch_id in stale)

@@ -13,18 +13,18 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from aide.adapters.repositories.task_groups import TaskGroupRepository
-from aide.adapters.repositories.tasks import TaskRepository
+from aide.adapters.unit_of_work import UnitOfWork
 from aide.domain.task_graph import GroupCounts, validate_task_graph
 from aide.domain.task_groups import TaskGroup, TaskGroupCreate, TaskGroupMember
 from aide.domain.task_lifecycle import TaskStatus, TransitionReason, is_unfinished
 from aide.domain.tasks import Task
 from aide.services import audit_trail
 from aide.services.idempotent_requests import run_idempotent
-from aide.services.task_transitions import ChangeResult, TaskUnitOfWork, run_unit_of_work
+from aide.services.task_transitions import ChangeResult, StatusChanges, apply_status_changes
 from aide.services.tasks import can_read, check_agents, check_project, write_new_task
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, Transaction
+    from google.cloud.firestore import Client
 
 CREATE_SCOPE: Final = "task_groups.create"
 
@@ -48,22 +48,19 @@ def create_task_group(
     """Validate the graph (TaskGraphError → 400), then write it atomically. Tasks without
     dependencies are created `queued` with their dispatch; the others `pending`."""
     graph = validate_task_graph(payload.tasks)
-    tasks = TaskRepository(db)
-    groups = TaskGroupRepository(db)
 
-    def create(transaction: Transaction, now: datetime) -> tuple[int, dict[str, Any]]:
-        check_project(db, transaction, user_id, payload.project_id, field="projectId")
+    def create(uow: UnitOfWork, now: datetime) -> tuple[int, dict[str, Any]]:
+        check_project(uow, user_id, payload.project_id, field="projectId")
         check_agents(
-            db,
-            transaction,
+            uow,
             [
                 (f"tasks.{index}.agentId", spec.agent_id)
                 for index, spec in enumerate(payload.tasks)
                 if spec.agent_id is not None
             ],
         )
-        group_id = groups.new_id()
-        ids = {spec.ref: tasks.new_id() for spec in payload.tasks}
+        group_id = uow.task_groups.new_id()
+        ids = {spec.ref: uow.tasks.new_id() for spec in payload.tasks}
         created: list[Task] = []
         for spec in payload.tasks:
             dependencies = graph.dependencies[spec.ref]
@@ -101,11 +98,9 @@ def create_task_group(
             created_at=now,
             updated_at=now,
         )
-        transaction.create(
-            groups.ref(group.id), {**group.to_document(), **audit_trail.change_stamp()}
-        )
+        uow.task_groups.create(group, extra=audit_trail.change_stamp())
         for task in created:
-            write_new_task(db, transaction, task, now)
+            write_new_task(uow, task, now)
         return 201, {"taskGroup": group.to_json_dict()}
 
     outcome = run_idempotent(
@@ -137,24 +132,23 @@ def cancel_task_group(
     """Cancel every unfinished task of the caller's group (and what depends on them outside the
     group), in one transaction. A group with nothing left to cancel is returned unchanged."""
     message = reason or "task group cancelled by the owner"
-    groups = TaskGroupRepository(db)
 
-    def plan(unit: TaskUnitOfWork) -> None:
-        group = groups.get(group_id, transaction=unit.transaction)
+    def plan(changes: StatusChanges) -> None:
+        group = changes.uow.task_groups.get(group_id)
         if group is None or group.user_id != user_id:
             raise TaskGroupNotFound(group_id)
-        members = unit.load(member.id for member in group.tasks)
+        members = changes.load(member.id for member in group.tasks)
         for task in members:
-            if is_unfinished(task.status) and task.id not in unit.planned:
-                unit.plan(
+            if is_unfinished(task.status) and task.id not in changes.planned:
+                changes.plan(
                     task,
                     TaskStatus.CANCELLED,
                     TransitionReason.GROUP_CANCELLED,
                     message=message,
                     fields={"cancelReason": message},
                 )
-        for task_id in list(unit.planned):
-            unit.follow_up(task_id)
+        for task_id in list(changes.planned):
+            changes.follow_up(task_id)
 
-    result = run_unit_of_work(db, plan)
+    result = apply_status_changes(db, plan)
     return get_task_group(db, user_id, group_id), result

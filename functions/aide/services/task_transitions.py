@@ -1,5 +1,5 @@
-"""Task status changes as units of work: one Firestore transaction per change, including what the
-change implies for other tasks and for the task's group.
+"""Task status changes: each change, with what it implies for other tasks and for the task's
+group, is planned and written in one unit of work (aide.adapters.unit_of_work).
 
 In the same commit as the change itself:
 - every task that changes status gets its timestamp field stamped, the fields of an abandoned
@@ -27,9 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from aide.adapters.repositories.task_dispatches import TaskDispatchRepository
-from aide.adapters.repositories.task_groups import TaskGroupRepository
-from aide.adapters.repositories.tasks import TaskRepository
+from aide.adapters.unit_of_work import CONTENDED_ATTEMPTS, UnitOfWork, run_in_transaction
 from aide.domain.document_ids import is_usable_id
 from aide.domain.task_dispatch import DISPATCH_RECORD_TTL, TaskDispatch
 from aide.domain.task_events import StreamEventKind, TaskEvent
@@ -44,16 +42,12 @@ from aide.domain.task_lifecycle import (
 from aide.domain.tasks import Task
 from aide.domain.timestamps import utc_now
 from aide.services import audit_trail
-from aide.structured_logging import get_logger
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, Transaction
+    from google.cloud.firestore import Client
 
     from aide.domain.audit_trail import ChangeActor
 
-# Concurrent completions in one group contend on the group document; let them retry.
-TRANSACTION_ATTEMPTS: Final = 25
-log = get_logger(__name__)
 _TERMINAL_GROUP_STATUSES: Final = frozenset(
     {GroupStatus.COMPLETED, GroupStatus.FAILED, GroupStatus.CANCELLED}
 )
@@ -85,9 +79,11 @@ class TaskChange:
 @dataclass
 class _Planned:
     task: Task
+    """As read."""
+    after: Task
+    """As the commit leaves it (the transition applied, then the change's own fields)."""
     transition: Transition
     message: str
-    fields: dict[str, Any]
     caused_by: str | None = None
 
 
@@ -113,22 +109,24 @@ class ChangeResult:
         )
 
 
-@dataclass
-class TaskUnitOfWork:
-    """Plans status changes inside one transaction (reads first), then writes them all."""
+def with_fields(task: Task, fields: Mapping[str, Any]) -> Task:
+    """`task` with the given document fields (camelCase) set."""
+    if not fields:
+        return task
+    return Task.from_document({**task.to_document(), **fields})
 
-    db: Client
-    transaction: Transaction
+
+@dataclass
+class StatusChanges:
+    """Plans status changes within one unit of work (reads first), then writes them all."""
+
+    uow: UnitOfWork
     now: datetime = field(default_factory=utc_now)
     actor: ChangeActor | None = None
     """Who the changes are audited as; None: the request's caller (or the anonymous system)."""
-    tasks: TaskRepository = field(init=False)
     loaded: dict[str, Task] = field(default_factory=dict)
     planned: dict[str, _Planned] = field(default_factory=dict)
     counter_updates: dict[str, int] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.tasks = TaskRepository(self.db)
 
     # Reads ----------------------------------------------------------------------------------
 
@@ -136,7 +134,7 @@ class TaskUnitOfWork:
         """The tasks (those that exist), read through the transaction once each."""
         ids = list(dict.fromkeys(task_ids))
         missing = [task_id for task_id in ids if task_id not in self.loaded]
-        for task in self.tasks.get_many(missing, transaction=self.transaction):
+        for task in self.uow.tasks.get_many(missing):
             self.loaded[task.id] = task
         return [self.loaded[task_id] for task_id in ids if task_id in self.loaded]
 
@@ -146,6 +144,11 @@ class TaskUnitOfWork:
             return planned.transition.to_status
         task = self.loaded.get(task_id)
         return None if task is None else task.status
+
+    def after(self, task_id: str) -> Task:
+        """The task as the commit will leave it (planned or not; it must have been loaded)."""
+        planned = self.planned.get(task_id)
+        return planned.after if planned is not None else self.loaded[task_id]
 
     # Planning -------------------------------------------------------------------------------
 
@@ -163,7 +166,8 @@ class TaskUnitOfWork:
         self.loaded.setdefault(task.id, task)
         change = transition(task.status, target, reason=reason)
         if not change.is_noop:
-            self.planned[task.id] = _Planned(task, change, message, dict(fields or {}), caused_by)
+            after = with_fields(change.apply_to(task, self.now), fields or {})
+            self.planned[task.id] = _Planned(task, after, change, message, caused_by)
         return change
 
     def follow_up(self, task_id: str) -> None:
@@ -245,15 +249,11 @@ class TaskUnitOfWork:
                         f"group {group_id} counts no task {old} to move to {new}"
                     ) from error
         for task_id, remaining in self.counter_updates.items():
-            self.tasks.update(
-                task_id,
-                {"unmetDependencies": max(remaining, 0), "updatedAt": self.now},
-                writer=self.transaction,
+            self.uow.tasks.update(
+                task_id, {"unmetDependencies": max(remaining, 0), "updatedAt": self.now}
             )
         for group, counts in groups.values():
-            write_group_counts(
-                group, counts, self.now, self.db, self.transaction, stamp=self._stamp()
-            )
+            write_group_counts(self.uow, group, counts, self.now, stamp=self._stamp())
         return tuple(changes)
 
     def _stamp(self) -> dict[str, Any]:
@@ -261,33 +261,19 @@ class TaskUnitOfWork:
 
     def _load_groups(self) -> dict[str, tuple[TaskGroup, GroupCounts]]:
         group_ids = sorted({p.task.group_id for p in self.planned.values() if p.task.group_id})
-        found = TaskGroupRepository(self.db).get_many(group_ids, transaction=self.transaction)
+        found = self.uow.task_groups.get_many(group_ids)
         return {group.id: (group, group.counts) for group in found}
 
     def _write_change(self, planned: _Planned) -> TaskChange:
         task, change = planned.task, planned.transition
-        event_id = self.tasks.new_event_id(task.id)
-        fields: dict[str, Any] = {"status": change.to_status.value, "updatedAt": self.now}
-        if change.timestamp_field:
-            fields[change.timestamp_field] = self.now
-        if change.clears_fields:
-            from google.cloud.firestore import DELETE_FIELD
-
-            fields.update(dict.fromkeys(change.clears_fields, DELETE_FIELD))
-        if change.starts_attempt:
-            fields["attempts"] = task.attempts + 1
-            fields["heartbeatAt"] = self.now
-        if change.resets_attempts:
-            fields["attempts"] = 0
-        fields.update(planned.fields)
-        fields.update(self._stamp())
-        self.tasks.update(task.id, fields, writer=self.transaction)
-
+        tasks = self.uow.tasks
+        event_id = tasks.new_event_id(task.id)
+        tasks.update_changes(task, planned.after, extra=self._stamp())
         data: dict[str, Any] = {"reason": change.reason.value}
         if planned.caused_by:
             data["causedBy"] = planned.caused_by
         assert change.event_kind is not None  # planned changes are never no-ops
-        self.tasks.add_event(
+        tasks.add_event(
             TaskEvent(
                 id=event_id,
                 task_id=task.id,
@@ -297,36 +283,31 @@ class TaskUnitOfWork:
                 from_status=change.from_status,
                 to_status=change.to_status,
                 data=data,
-            ),
-            writer=self.transaction,
+            )
         )
         if change.to_status is TaskStatus.QUEUED:
-            write_dispatch_record(self.db, self.transaction, task, event_id, self.now)
+            write_dispatch_record(self.uow, task, event_id, self.now)
         return TaskChange(task.id, change, planned.message, event_id)
 
 
-def write_dispatch_record(
-    db: Client, writer: Any, task: Task, dispatch_id: str, now: datetime
-) -> None:
+def write_dispatch_record(uow: UnitOfWork, task: Task, dispatch_id: str, now: datetime) -> None:
     """The outbox record of one dispatch (its creation triggers the Pub/Sub publish)."""
-    TaskDispatchRepository(db).create(
+    uow.task_dispatches.create(
         TaskDispatch(
             id=dispatch_id,
             task_id=task.id,
             user_id=task.user_id,
             created_at=now,
             expires_at=now + DISPATCH_RECORD_TTL,
-        ),
-        writer=writer,
+        )
     )
 
 
 def write_group_counts(
+    uow: UnitOfWork,
     group: TaskGroup,
     counts: GroupCounts,
     now: datetime,
-    db: Client,
-    writer: Any,
     *,
     stamp: Mapping[str, Any] | None = None,
 ) -> TaskGroup:
@@ -346,51 +327,29 @@ def write_group_counts(
     if updated.completed_at is not None and group.completed_at is None:
         fields["completedAt"] = updated.completed_at
     fields.update(stamp or {})
-    TaskGroupRepository(db).update(group.id, fields, writer=writer)
+    uow.task_groups.update(group.id, fields)
     return updated
 
 
-def run_unit_of_work(
+def apply_status_changes(
     db: Client,
-    plan: Callable[[TaskUnitOfWork], Task | None],
+    plan: Callable[[StatusChanges], Task | None],
     *,
     now: Callable[[], datetime] = utc_now,
     actor: ChangeActor | None = None,
 ) -> ChangeResult:
-    """Run `plan` (reads and planning) and write what it planned, in one transaction that is
+    """Run `plan` (reads and planning) and write what it planned, in one unit of work that is
     retried on contention. Returns the root task after the change and every change made."""
-    from google.cloud import firestore
 
-    @firestore.transactional
-    def apply(transaction: Transaction) -> ChangeResult:
-        unit = TaskUnitOfWork(db, transaction, now=now(), actor=actor)
-        root = plan(unit)
-        changes = unit.write()
-        if root is not None and root.id in unit.planned:
-            root = _after(unit.planned[root.id], unit.now)
-        return ChangeResult(task=root, changes=changes)
+    def apply(uow: UnitOfWork) -> ChangeResult:
+        changes = StatusChanges(uow, now=now(), actor=actor)
+        root = plan(changes)
+        written = changes.write()
+        if root is not None and root.id in changes.planned:
+            root = changes.planned[root.id].after
+        return ChangeResult(task=root, changes=written)
 
-    result: ChangeResult = apply(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
-    return result
-
-
-def _after(planned: _Planned, now: datetime) -> Task:
-    """The task as the commit leaves it (without another read)."""
-    change = planned.transition
-    document = planned.task.to_document()
-    document["status"] = change.to_status.value
-    document["updatedAt"] = now
-    if change.timestamp_field:
-        document[change.timestamp_field] = now
-    for name in change.clears_fields:
-        document.pop(name, None)
-    if change.starts_attempt:
-        document["attempts"] = planned.task.attempts + 1
-        document["heartbeatAt"] = now
-    if change.resets_attempts:
-        document["attempts"] = 0
-    document.update(planned.fields)
-    return Task.from_document(document)
+    return run_in_transaction(db, apply, max_attempts=CONTENDED_ATTEMPTS)
 
 
 def change_status(
@@ -415,14 +374,14 @@ def change_status(
     if not is_usable_id(task_id):
         raise TaskNotFound(task_id)
 
-    def plan(unit: TaskUnitOfWork) -> Task:
-        found = unit.load([task_id])
+    def plan(changes: StatusChanges) -> Task:
+        found = changes.load([task_id])
         if not found or (owner_id is not None and found[0].user_id != owner_id):
             raise TaskNotFound(task_id)
         task = found[0]
-        change = unit.plan(task, target, reason, message=message, fields=fields)
+        change = changes.plan(task, target, reason, message=message, fields=fields)
         if not change.is_noop:
-            unit.follow_up(task.id)
+            changes.follow_up(task.id)
         return task
 
-    return run_unit_of_work(db, plan, now=now, actor=actor)
+    return apply_status_changes(db, plan, now=now, actor=actor)

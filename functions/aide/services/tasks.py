@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from aide.adapters.repositories.agents import AgentRepository
+from google.cloud.firestore import ArrayUnion
+
 from aide.adapters.repositories.projects import ProjectRepository
 from aide.adapters.repositories.tasks import TaskFilters, TaskRepository
+from aide.adapters.unit_of_work import UnitOfWork
 from aide.domain.page_cursor import (
     InvalidCursor,
     decode_cursor,
@@ -42,7 +44,7 @@ from aide.services.task_transitions import (
 )
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, Transaction
+    from google.cloud.firestore import Client
 
 __all__ = [
     "CreatedTask",
@@ -95,26 +97,24 @@ class CreatedTask:
 
 
 def check_project(
-    db: Client, transaction: Transaction, user_id: str, project_id: str | None, *, field: str
+    uow: UnitOfWork, user_id: str, project_id: str | None, *, field: str
 ) -> Project | None:
     """The project tasks are created in: the caller must be able to read it."""
     if project_id is None:
         return None
-    project = ProjectRepository(db).get(project_id, transaction=transaction)
+    project = uow.projects.get(project_id)
     if project is None or not project.can_read(user_id):
         raise InvalidReference(field, f"project '{project_id}' not found")
     return project
 
 
-def check_agents(
-    db: Client, transaction: Transaction, agent_ids: Iterable[tuple[str, str]]
-) -> None:
+def check_agents(uow: UnitOfWork, agent_ids: Iterable[tuple[str, str]]) -> None:
     """Every (field, agent id) names a registered agent."""
     wanted = list(agent_ids)
     if not wanted:
         return
     ids = sorted({agent_id for _, agent_id in wanted})
-    found = {a.id for a in AgentRepository(db).get_many(ids, transaction=transaction)}
+    found = {a.id for a in uow.agents.get_many(ids)}
     for field, agent_id in wanted:
         if agent_id not in found:
             raise InvalidReference(field, f"agent '{agent_id}' not found")
@@ -134,17 +134,14 @@ def queued_event(task: Task, event_id: str, now: datetime, message: str) -> Task
     )
 
 
-def write_new_task(db: Client, transaction: Transaction, task: Task, now: datetime) -> None:
+def write_new_task(uow: UnitOfWork, task: Task, now: datetime) -> None:
     """The task document (stamped for the audit trail), and when it is created `queued`, its
     event and outbox record."""
-    tasks = TaskRepository(db)
-    transaction.create(tasks.ref(task.id), {**task.to_document(), **audit_trail.change_stamp()})
+    uow.tasks.create(task, extra=audit_trail.change_stamp())
     if task.status is TaskStatus.QUEUED:
-        event_id = tasks.new_event_id(task.id)
-        tasks.add_event(
-            queued_event(task, event_id, now, "no unmet dependencies"), writer=transaction
-        )
-        write_dispatch_record(db, transaction, task, event_id, now)
+        event_id = uow.tasks.new_event_id(task.id)
+        uow.tasks.add_event(queued_event(task, event_id, now, "no unmet dependencies"))
+        write_dispatch_record(uow, task, event_id, now)
 
 
 # --- create -----------------------------------------------------------------------------------
@@ -155,23 +152,20 @@ def create_task(
 ) -> CreatedTask:
     """Create a task, dispatched at once unless it waits for dependencies (existing tasks of the
     same user). Atomic with the dependencies' reverse edges and the idempotency record."""
-    from google.cloud.firestore import ArrayUnion
 
-    tasks = TaskRepository(db)
-
-    def create(transaction: Transaction, now: datetime) -> tuple[int, dict[str, Any]]:
-        check_project(db, transaction, user_id, payload.project_id, field="projectId")
+    def create(uow: UnitOfWork, now: datetime) -> tuple[int, dict[str, Any]]:
+        check_project(uow, user_id, payload.project_id, field="projectId")
         if payload.agent_id is not None:
-            check_agents(db, transaction, [("agentId", payload.agent_id)])
+            check_agents(uow, [("agentId", payload.agent_id)])
         dependency_ids = list(payload.dependencies or [])
-        dependencies = _load_dependencies(db, transaction, user_id, dependency_ids)
+        dependencies = _load_dependencies(uow, user_id, dependency_ids)
         verdict = evaluate_dependencies({d.id: d.status for d in dependencies})
         if verdict.state is DependencyState.BLOCKED:
             assert verdict.blocking_dependency is not None and verdict.message is not None
             raise DependencyBlocked(verdict.blocking_dependency, verdict.message)
         unmet = [d for d in dependencies if d.status is not TaskStatus.COMPLETED]
         task = Task(
-            id=tasks.new_id(),
+            id=uow.tasks.new_id(),
             user_id=user_id,
             project_id=payload.project_id,
             title=payload.title,
@@ -186,12 +180,10 @@ def create_task(
             created_at=now,
             updated_at=now,
         )
-        write_new_task(db, transaction, task, now)
+        write_new_task(uow, task, now)
         for dependency in unmet:
-            tasks.update(
-                dependency.id,
-                {"dependents": ArrayUnion([task.id]), "updatedAt": now},
-                writer=transaction,
+            uow.tasks.update(
+                dependency.id, {"dependents": ArrayUnion([task.id]), "updatedAt": now}
             )
         return 201, TaskView(task=task).to_json_dict()
 
@@ -210,9 +202,7 @@ def create_task(
     )
 
 
-def _load_dependencies(
-    db: Client, transaction: Transaction, user_id: str, dependency_ids: list[str]
-) -> list[Task]:
+def _load_dependencies(uow: UnitOfWork, user_id: str, dependency_ids: list[str]) -> list[Task]:
     seen: set[str] = set()
     for index, dependency_id in enumerate(dependency_ids):
         if dependency_id in seen:
@@ -222,7 +212,7 @@ def _load_dependencies(
         seen.add(dependency_id)
     found = {
         task.id: task
-        for task in TaskRepository(db).get_many(dependency_ids, transaction=transaction)
+        for task in uow.tasks.get_many(dependency_ids)
         if task.user_id == user_id
     }
     for index, dependency_id in enumerate(dependency_ids):

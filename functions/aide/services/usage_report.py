@@ -11,12 +11,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from aide.domain import collections, quota
+from aide.adapters.repositories import DailyUsageRepository
+from aide.domain import quota
 from aide.domain.timestamps import utc_now
 from aide.domain.usage import (
     ApiCallsUsage,
     CurrentUsage,
-    DailyUsage,
     StorageUsage,
     TaskMinutesUsage,
     UsageReport,
@@ -33,9 +33,6 @@ HISTORY_DAYS = 30
 def usage_report(
     db: Client, user: User, *, now: Callable[[], datetime] = utc_now, days: int = HISTORY_DAYS
 ) -> UsageReport:
-    from google.cloud import firestore
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
     moment = now()
     api, minutes, storage = (
         user.quotas.api_calls,
@@ -46,13 +43,7 @@ def usage_report(
     if quota.blocked_kind(api.blocked_until, moment) is not None:
         api_used = max(api_used, int(api.used))
     minutes_used = 0.0 if quota.period_ended(minutes.reset, moment) else float(minutes.used)
-    history_query = (
-        db.collection(collections.USAGE)
-        .where(filter=FieldFilter("userId", "==", user.uid))
-        .order_by("date", direction=firestore.Query.DESCENDING)
-        .limit(days)
-    )
-    history = [DailyUsage.from_document(doc.to_dict() or {}) for doc in history_query.stream()]
+    history = DailyUsageRepository(db).history(user.uid, days=days)
     return UsageReport(
         plan=user.subscription.plan,
         usage=CurrentUsage(

@@ -10,13 +10,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aide.adapters.repositories import UserRepository
+from aide.adapters.unit_of_work import UnitOfWork, run_in_transaction
 from aide.domain.access import ResourceNotFound
 from aide.domain.timestamps import utc_now
 from aide.domain.users import AdminUserUpdate, User, UserUpdate
 from aide.services import audit_trail
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, Transaction
+    from google.cloud.firestore import Client
 
 
 def _profile_fields(request: UserUpdate) -> dict[str, Any]:
@@ -32,23 +33,14 @@ def _profile_fields(request: UserUpdate) -> dict[str, Any]:
 
 
 def _apply(db: Client, uid: str, fields: dict[str, Any], now: Callable[[], datetime]) -> User:
-    from google.cloud import firestore
-
-    users = UserRepository(db)
-
-    @firestore.transactional
-    def apply(transaction: Transaction) -> None:
-        if users.get(uid, transaction=transaction) is None:
+    def apply(uow: UnitOfWork) -> None:
+        if uow.users.get(uid) is None:
             raise ResourceNotFound("User not found")
         if fields:
-            users.update(
-                uid,
-                {**fields, "updatedAt": now(), **audit_trail.change_stamp()},
-                writer=transaction,
-            )
+            uow.users.update(uid, {**fields, "updatedAt": now(), **audit_trail.change_stamp()})
 
-    apply(db.transaction())
-    user = users.get(uid)
+    run_in_transaction(db, apply)
+    user = UserRepository(db).get(uid)
     if user is None:
         raise ResourceNotFound("User not found")
     return user

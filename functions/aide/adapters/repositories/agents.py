@@ -1,5 +1,7 @@
 from typing import ClassVar
 
+from google.cloud.firestore_v1.base_query import FieldFilter
+
 from aide.adapters.repositories.base import Repository
 from aide.domain import collections
 from aide.domain.agents import Agent, AgentStatus
@@ -10,8 +12,6 @@ class AgentRepository(Repository[Agent]):
     model = Agent
 
     def find(self, *, status: AgentStatus | None = None, limit: int = 100) -> list[Agent]:
-        from google.cloud.firestore_v1.base_query import FieldFilter
-
         if status is None:
             query = self.collection.limit(limit)
         else:

@@ -11,7 +11,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from aide.adapters.repositories.base import Repository
+from google.cloud.firestore_v1.base_query import FieldFilter
+from google.cloud.firestore_v1.base_vector_query import DistanceMeasure
+from google.cloud.firestore_v1.vector import Vector
+
+from aide.adapters.repositories.base import Collection, Repository
 from aide.domain import collections
 from aide.domain.knowledge import (
     KnowledgeEntity,
@@ -21,7 +25,7 @@ from aide.domain.knowledge import (
 )
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client, DocumentSnapshot, Query, Transaction
+    from google.cloud.firestore import DocumentSnapshot, Query, Transaction
 
     from aide.adapters.repositories.base import Writer
 
@@ -34,8 +38,6 @@ KnowledgeDocument = KnowledgeEntity | KnowledgeRelation | KnowledgeObservation |
 
 
 def _with_vector(data: dict[str, Any]) -> dict[str, Any]:
-    from google.cloud.firestore_v1.vector import Vector
-
     if data.get(EMBEDDING_FIELD) is not None:
         data[EMBEDDING_FIELD] = Vector(data[EMBEDDING_FIELD])
     return data
@@ -50,19 +52,8 @@ Embedded = TypeVar("Embedded", KnowledgeEntity, KnowledgeObservation)
 
 
 class _VectorRepository(Repository[Embedded]):
-    def create(self, item: Embedded, *, writer: Writer | None = None) -> None:
-        ref = self.ref(self.id_of(item))
-        if writer is None:
-            ref.create(stored_document(item))
-        else:
-            writer.create(ref, stored_document(item))
-
-    def save(self, item: Embedded, *, writer: Writer | None = None) -> None:
-        ref = self.ref(self.id_of(item))
-        if writer is None:
-            ref.set(stored_document(item))
-        else:
-            writer.set(ref, stored_document(item))
+    def document(self, item: Embedded) -> dict[str, Any]:
+        return stored_document(item)
 
 
 class KnowledgeEntityRepository(_VectorRepository[KnowledgeEntity]):
@@ -83,6 +74,20 @@ class KnowledgeObservationRepository(_VectorRepository[KnowledgeObservation]):
 class KnowledgeScopeStatsRepository(Repository[KnowledgeScopeStats]):
     collection_name: ClassVar[str] = collections.KNOWLEDGE_GRAPH
     model = KnowledgeScopeStats
+
+
+class KnowledgeDocuments(Collection):
+    """Writes of any kind of knowledge_graph document, vectors included (what a write that
+    creates and deletes several kinds at once goes through)."""
+
+    collection_name: ClassVar[str] = collections.KNOWLEDGE_GRAPH
+
+    def create(self, item: KnowledgeDocument, *, writer: Writer | None = None) -> None:
+        ref, chosen = self.ref(item.id), self._writer(writer)
+        if chosen is None:
+            ref.create(stored_document(item))
+        else:
+            chosen.create(ref, stored_document(item))
 
 
 _MODELS: dict[str, type[KnowledgeDocument]] = {
@@ -110,23 +115,19 @@ def _chunks(values: list[str]) -> Iterator[list[str]]:
         yield values[start : start + IN_LIMIT]
 
 
-class KnowledgeGraphQueries:
+class KnowledgeGraphQueries(Collection):
     """The reads of a scope that are queries rather than reads by id."""
 
-    def __init__(self, db: Client) -> None:
-        self.db = db
-        self.collection = db.collection(collections.KNOWLEDGE_GRAPH)
+    collection_name: ClassVar[str] = collections.KNOWLEDGE_GRAPH
 
     def _scoped(self, scope_key: str, kind: str | None = None) -> Query:
-        from google.cloud.firestore_v1.base_query import FieldFilter
-
         query: Any = self.collection.where(filter=FieldFilter("scopeKey", "==", scope_key))
         if kind is not None:
             query = query.where(filter=FieldFilter("kind", "==", kind))
         return query  # type: ignore[no-any-return]
 
     def _run(self, query: Query, transaction: Transaction | None) -> Iterator[KnowledgeDocument]:
-        for snapshot in query.stream(transaction=transaction):
+        for snapshot in query.stream(transaction=self._reader(transaction)):
             document = decode(snapshot)
             if document is not None:
                 yield document
@@ -144,8 +145,6 @@ class KnowledgeGraphQueries:
         limit: int | None = None,
     ) -> list[KnowledgeDocument]:
         """Documents of `kind` whose `field` is among `values`; at most `limit` per 30 values."""
-        from google.cloud.firestore_v1.base_query import FieldFilter
-
         found: dict[str, KnowledgeDocument] = {}
         for chunk in _chunks(sorted(set(values))):
             query = self._scoped(scope_key, kind).where(filter=FieldFilter(field, "in", chunk))
@@ -187,10 +186,6 @@ class KnowledgeGraphQueries:
         entity_type: str | None = None,
     ) -> list[NearestHit]:
         """Entities and observations of the scope nearest to `vector` (COSINE), nearest first."""
-        from google.cloud.firestore_v1.base_query import FieldFilter
-        from google.cloud.firestore_v1.base_vector_query import DistanceMeasure
-        from google.cloud.firestore_v1.vector import Vector
-
         query: Any = self._scoped(scope_key)
         if entity_type is not None:
             query = query.where(filter=FieldFilter("entityType", "==", entity_type))
@@ -214,8 +209,6 @@ class KnowledgeGraphQueries:
         self, scope_key: str, tokens: list[str], limit: int, entity_type: str | None = None
     ) -> list[KnowledgeEntity | KnowledgeObservation]:
         """Entities and observations holding any of `tokens` (at most 30) among their keywords."""
-        from google.cloud.firestore_v1.base_query import FieldFilter
-
         if not tokens:
             return []
         query: Any = self._scoped(scope_key).where(

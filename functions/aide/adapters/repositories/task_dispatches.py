@@ -1,4 +1,9 @@
+from __future__ import annotations
+
+from datetime import datetime
 from typing import ClassVar
+
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from aide.adapters.repositories.base import Repository
 from aide.domain import collections
@@ -8,3 +13,14 @@ from aide.domain.task_dispatch import TaskDispatch
 class TaskDispatchRepository(Repository[TaskDispatch]):
     collection_name: ClassVar[str] = collections.TASK_DISPATCHES
     model = TaskDispatch
+
+    def unpublished_before(self, cutoff: datetime, *, limit: int) -> list[str]:
+        """Ids of outbox records still unpublished that were created before `cutoff`, oldest
+        first."""
+        query = (
+            self.collection.where(filter=FieldFilter("published", "==", False))
+            .where(filter=FieldFilter("createdAt", "<", cutoff))
+            .order_by("createdAt")
+            .limit(limit)
+        )
+        return [snapshot.id for snapshot in query.stream()]

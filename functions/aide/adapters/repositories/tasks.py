@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from aide.adapters.repositories.base import Repository
 from aide.domain import collections
 from aide.domain.task_events import TaskEvent
+from aide.domain.task_lifecycle import TaskStatus
 from aide.domain.tasks import Task
 
 if TYPE_CHECKING:
@@ -28,11 +32,21 @@ class TaskRepository(Repository[Task]):
         return str(self.events(task_id).document().id)
 
     def add_event(self, event: TaskEvent, *, writer: Writer | None = None) -> None:
-        ref = self.events(event.task_id).document(event.id)
-        if writer is None:
+        """Creates the event (fails if its id exists)."""
+        ref, chosen = self.events(event.task_id).document(event.id), self._writer(writer)
+        if chosen is None:
             ref.create(event.to_document())
         else:
-            writer.create(ref, event.to_document())
+            chosen.create(ref, event.to_document())
+
+    def save_event(self, event: TaskEvent, *, writer: Writer | None = None) -> None:
+        """Writes the event whole: writing the same event again (a retried or resumed step, whose
+        event id is deterministic) changes nothing."""
+        ref, chosen = self.events(event.task_id).document(event.id), self._writer(writer)
+        if chosen is None:
+            ref.set(event.to_document())
+        else:
+            chosen.set(ref, event.to_document())
 
     def list_events(
         self, task_id: str, *, limit: int = 100, transaction: Transaction | None = None
@@ -40,8 +54,19 @@ class TaskRepository(Repository[Task]):
         query = self.events(task_id).order_by("timestamp").limit(limit)
         return [
             TaskEvent.from_document(snapshot.to_dict() or {})
-            for snapshot in query.stream(transaction=transaction)
+            for snapshot in query.stream(transaction=self._reader(transaction))
         ]
+
+    def stale_in_progress(self, cutoff: datetime, *, limit: int) -> list[str]:
+        """Ids of running tasks whose heartbeat is older than `cutoff`, oldest first (composite
+        index status + heartbeatAt)."""
+        query = (
+            self.collection.where(filter=FieldFilter("status", "==", TaskStatus.IN_PROGRESS.value))
+            .where(filter=FieldFilter("heartbeatAt", "<", cutoff))
+            .order_by("heartbeatAt")
+            .limit(limit)
+        )
+        return [snapshot.id for snapshot in query.stream()]
 
     def list_page(
         self,
