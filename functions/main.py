@@ -134,7 +134,7 @@ def sweep_stale_tasks(event: scheduler_fn.ScheduledEvent) -> None:
     agent_runtime.run_stale_task_sweep()
 
 
-# Audit trail (issue 6): one `written` trigger per audited collection; each change becomes at most
+# Audit trail: one `written` trigger per audited collection; each change becomes at most
 # one audit_logs entry keyed by the event id.
 @firestore_fn.on_document_written(document=f"{collections.TASKS}/{{taskId}}")
 def audit_tasks(

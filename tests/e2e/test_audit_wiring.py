@@ -1,5 +1,5 @@
-"""Every service that changes an audited document stamps who did it, so each audited action of
-issue 6 on tasks, task groups, projects and API keys is recorded exactly once — with every
+"""Every service that changes an audited document stamps who did it, so each audited action on
+tasks, task groups, projects and API keys is recorded exactly once — with every
 Firestore trigger and Pub/Sub push delivered twice — naming the right actor (the user's uid, the
 API key's id, or the runtime as `system:agent_runtime`) with the request id, IP and user agent
 of the request that made it."""

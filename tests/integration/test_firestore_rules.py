@@ -298,8 +298,8 @@ def test_knowledge_is_not_readable_by_other_users(as_user: Callable[..., Any]) -
 def test_knowledge_is_readable_by_its_owner_and_team_members(as_user: Callable[..., Any]) -> None:
     if "/knowledge_graph/" not in RULES_FILE.read_text(encoding="utf-8"):
         pytest.skip(
-            "firestore.rules has no knowledge_graph rule yet (server-only): issue 7 asks that "
-            "the owner and team-project members can read knowledge"
+            "firestore.rules has no knowledge_graph rule yet (knowledge is server-only): the "
+            "owner and team-project members cannot read it directly"
         )
     alice = as_user("alice").collection(collections.KNOWLEDGE_GRAPH)
     assert alice.document("k_alice").get().exists

@@ -1,9 +1,9 @@
-"""The OpenAI-compatible adapter against a local server speaking the Chat Completions protocol."""
+"""The OpenAI-compatible adapter against a local server speaking the Chat Completions protocol:
+what only this adapter does (the shared provider contract is test_llm_provider_contract.py)."""
 
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,17 +16,14 @@ from aide.adapters.llm.retries import RetryAttempt, RetryPolicy, call_with_retri
 from aide.domain.llm import (
     CancelToken,
     ChatMessage,
-    Completion,
     CompletionRequest,
     GenerationOptions,
     InvalidProviderRequest,
-    InvalidProviderResponse,
     ProviderAuthError,
     ProviderCancelled,
     ProviderConnectionError,
     ProviderTimeout,
     ProviderUnavailable,
-    RateLimited,
     TextDelta,
     collect_stream,
 )
@@ -57,14 +54,6 @@ def server() -> Iterator[FakeOpenAIServer]:
 @pytest.fixture
 def provider(server: FakeOpenAIServer) -> OpenAICompatibleProvider:
     return OpenAICompatibleProvider(server.base_url, lambda: "sk-test")
-
-
-def cancel_after(seconds: float) -> CancelToken:
-    cancel = CancelToken()
-    timer = threading.Timer(seconds, cancel.cancel, kwargs={"reason": "user cancelled"})
-    timer.daemon = True
-    timer.start()
-    return cancel
 
 
 def test_complete_sends_the_conversation_and_returns_text_with_usage(
@@ -117,23 +106,6 @@ def test_missing_usage_is_estimated(
     assert completion.usage.estimated and completion.usage.completion_tokens == 1
 
 
-def test_stream_yields_deltas_then_usage(
-    server: FakeOpenAIServer, provider: OpenAICompatibleProvider
-) -> None:
-    server.enqueue(chat_stream(["Six", " it", " is."], usage=(30, 3)))
-
-    events = list(provider.stream(REQUEST, CancelToken()))
-
-    assert events[:-1] == [TextDelta("Six"), TextDelta(" it"), TextDelta(" is.")]
-    final = events[-1]
-    assert isinstance(final, Completion)
-    assert final.text == "Six it is."
-    assert (final.usage.prompt_tokens, final.usage.total_tokens) == (30, 33)
-    body = server.requests[-1].json()
-    assert body["stream"] is True
-    assert body["stream_options"] == {"include_usage": True}
-
-
 def test_stream_cut_off_before_done_is_a_transient_connection_error(
     server: FakeOpenAIServer, provider: OpenAICompatibleProvider
 ) -> None:
@@ -154,40 +126,6 @@ def test_error_event_inside_a_stream_is_raised(
     )
     with pytest.raises(ProviderUnavailable, match="overloaded"):
         collect_stream(provider.stream(REQUEST, CancelToken()))
-
-
-def test_429_with_retry_after_is_retried_and_the_attempts_recorded(
-    server: FakeOpenAIServer, provider: OpenAICompatibleProvider
-) -> None:
-    server.enqueue(
-        openai_error(
-            429,
-            "Rate limit reached",
-            error_type="requests",
-            code="rate_limit_exceeded",
-            headers={"Retry-After": "0.2"},
-        ),
-        chat_completion("6"),
-    )
-    retries: list[RetryAttempt] = []
-    started = time.monotonic()
-
-    completion = call_with_retries(
-        lambda attempt: provider.complete(
-            dataclasses.replace(REQUEST, attempt=attempt), CancelToken()
-        ),
-        FAST_RETRIES,
-        CancelToken(),
-        retries.append,
-    )
-
-    assert completion.text == "6"
-    assert len(server.requests) == 2
-    assert time.monotonic() - started >= 0.2  # waited as the server asked
-    [retry] = retries
-    assert retry.attempt == 1 and retry.delay_seconds == 0.2
-    assert isinstance(retry.error, RateLimited)
-    assert (retry.error.status_code, retry.error.code) == (429, "rate_limit_exceeded")
 
 
 def test_500_is_transient_and_retried(
@@ -226,61 +164,6 @@ def test_permanent_errors_are_not_retried(
 
     assert len(server.requests) == 1
     assert raised.value.attempts == 1
-
-
-def test_streaming_request_errors_are_classified_like_plain_ones(
-    server: FakeOpenAIServer, provider: OpenAICompatibleProvider
-) -> None:
-    server.enqueue(openai_error(401, "no key", code="invalid_api_key"))
-    with pytest.raises(ProviderAuthError):
-        collect_stream(provider.stream(REQUEST, CancelToken()))
-
-
-@pytest.mark.parametrize(
-    "response",
-    [
-        FakeResponse(headers={"Content-Type": "application/json"}, body=b"<html>oops</html>"),
-        FakeResponse.json({"id": "x", "object": "chat.completion"}),
-        FakeResponse.json([1, 2, 3]),
-    ],
-)
-def test_malformed_bodies_are_permanent_invalid_responses(
-    server: FakeOpenAIServer, provider: OpenAICompatibleProvider, response: FakeResponse
-) -> None:
-    server.enqueue(response)
-    with pytest.raises(InvalidProviderResponse) as raised:
-        provider.complete(REQUEST, CancelToken())
-    assert not raised.value.transient
-
-
-def test_cancel_mid_stream_returns_promptly_and_closes_the_connection(
-    server: FakeOpenAIServer, provider: OpenAICompatibleProvider
-) -> None:
-    # Chunks: comment, role, w0, w1, then silence: the call is blocked reading when cancelled.
-    server.enqueue(chat_stream([f"w{n} " for n in range(100)], interval=0.05, stall_after=4))
-    cancel = CancelToken()
-    on_delta = CancelAfterDeltas(cancel, count=2)
-
-    with pytest.raises(ProviderCancelled, match="user cancelled"):
-        collect_stream(provider.stream(REQUEST, cancel), on_delta)
-
-    assert on_delta.seconds_since_cancel() < 1.0
-    assert on_delta.received == ["w0 ", "w1 "]
-    assert server.client_disconnected.wait(5), "server never saw the connection close"
-
-
-def test_cancel_while_waiting_for_a_non_streaming_answer(
-    server: FakeOpenAIServer, provider: OpenAICompatibleProvider
-) -> None:
-    server.enqueue(FakeResponse(delay=30))
-    cancel = cancel_after(0.3)
-    started = time.monotonic()
-
-    with pytest.raises(ProviderCancelled):
-        provider.complete(REQUEST, cancel)
-
-    assert time.monotonic() - started < 0.3 + 1.0
-    assert server.client_disconnected.wait(5), "server never saw the connection close"
 
 
 def test_connection_refused_is_transient() -> None:

@@ -1,4 +1,4 @@
-"""The agent runtime charges quotas (issues 5 and 6) against the Firestore emulator: task minutes
+"""The agent runtime charges quotas against the Firestore emulator: task minutes
 from the run's real executionTimeMs exactly once even when the message is delivered several
 times, every attempt of a requeued task, and storage bytes for outputs bound for Cloud Storage
 (refused → the task fails with a readable quota error). Storage itself is the in-process blob

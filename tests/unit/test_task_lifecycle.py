@@ -1,6 +1,7 @@
 """The task status machine, checked against an independent table of the intended behaviour."""
 
 import itertools
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -21,13 +22,14 @@ from aide.domain.task_lifecycle import (
     requeue_or_fail,
     transition,
 )
+from aide.domain.tasks import Task
 
 S = TaskStatus
 R = TransitionReason
 CANCELS = {R.USER_CANCEL, R.GROUP_CANCELLED, R.PARENT_CANCELLED}
 CANCELS |= {R.DEPENDENCY_FAILED, R.DEPENDENCY_CANCELLED}
 
-# Written out by hand from the issue's state machine, not derived from the module under test:
+# Written out by hand from the specified state machine, not derived from the module under test:
 # (from, to) → (reasons, timestamp field, event kind).
 EXPECTED: dict[tuple[S, S], tuple[set[R], str, str]] = {
     (S.PENDING, S.QUEUED): ({R.DISPATCH}, "queuedAt", "queued"),
@@ -61,7 +63,7 @@ NOOPS: set[tuple[S, R]] = {(S.CANCELLED, reason) for reason in CANCELS} | {
 ALL_TRIPLES = list(itertools.product(S, S, R))
 
 
-def test_statuses_are_the_issue_s_six_and_split_into_terminal_and_unfinished() -> None:
+def test_there_are_six_statuses_split_into_terminal_and_unfinished() -> None:
     assert [s.value for s in S] == [
         "pending",
         "queued",
@@ -265,3 +267,44 @@ def test_random_requests_either_move_legally_or_leave_the_status_alone(
             assert reason in EXPECTED[(status, target)][0]
         status = result.to_status
     assert status in S
+
+
+def _task(**fields: object) -> Task:
+    return Task.model_validate(
+        {"id": "t1", "userId": "u1", "title": "A task", "description": "Do it.", **fields}
+    )
+
+
+APPLIED_AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def test_applying_a_claim_starts_an_attempt() -> None:
+    queued = _task(status="queued", attempts=1, queuedAt=APPLIED_AT - timedelta(minutes=1))
+    claimed = transition(S.QUEUED, S.IN_PROGRESS, reason=R.CLAIM).apply_to(queued, APPLIED_AT)
+    assert claimed.status is S.IN_PROGRESS
+    assert claimed.attempts == 2
+    assert claimed.started_at == claimed.heartbeat_at == claimed.updated_at == APPLIED_AT
+    assert claimed.queued_at == queued.queued_at
+    assert queued.status is S.QUEUED  # the task given is left as it was
+
+
+def test_applying_a_retry_clears_the_abandoned_attempt_and_resets_attempts() -> None:
+    failed = _task(
+        status="failed",
+        attempts=3,
+        error="boom",
+        startedAt=APPLIED_AT - timedelta(hours=1),
+        heartbeatAt=APPLIED_AT - timedelta(hours=1),
+        failedAt=APPLIED_AT - timedelta(minutes=30),
+    )
+    retried = transition(S.FAILED, S.QUEUED, reason=R.RETRY).apply_to(failed, APPLIED_AT)
+    assert (retried.status, retried.attempts, retried.queued_at) == (S.QUEUED, 0, APPLIED_AT)
+    assert retried.error is None and retried.failed_at is None
+    assert retried.started_at is None and retried.heartbeat_at is None
+
+
+def test_applying_a_no_op_changes_nothing() -> None:
+    cancelled = _task(status="cancelled")
+    change = transition(S.CANCELLED, S.CANCELLED, reason=R.USER_CANCEL)
+    assert change.is_noop
+    assert change.apply_to(cancelled, APPLIED_AT) is cancelled

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from aide import config
 
 if TYPE_CHECKING:
-    from google.cloud.storage import Bucket, Client
+    from google.cloud.storage import Client
 
 _lock = threading.Lock()
 _client: Client | None = None
@@ -37,13 +37,3 @@ def get_storage() -> Client:
             if _client is None:
                 _client = create_storage_client()
     return _client
-
-
-def default_bucket() -> Bucket:
-    return get_storage().bucket(config.storage_bucket())
-
-
-def reset_storage_client() -> None:
-    global _client
-    with _lock:
-        _client = None

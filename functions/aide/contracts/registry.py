@@ -709,7 +709,7 @@ ENDPOINTS: Final[list[Endpoint]] = [
         ScopeStatsView,
         query=ScopeRead,
     ),
-    # Issue 6: the usage report and the admin function.
+    # Quotas: the usage report; and the admin function.
     _USERS.operation(
         "GET",
         "/me/usage",

@@ -1,6 +1,6 @@
 """Which document changes are audited, as what action, by whom: pure rules over before/after.
 
-How request context reaches the audit entry (issue 6): services stamp `lastChangedBy`
+How request context reaches the audit entry: services stamp `lastChangedBy`
 ({actorType, actorId, requestId, ip, userAgent}) on the documents they write — see
 aide.services.audit_trail.change_stamp — and the Firestore `written` triggers on tasks,
 task_groups, projects, api_keys and users turn each change into at most ONE audit entry whose id

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
@@ -78,10 +78,6 @@ def minute_key(now: datetime) -> str:
 
 def month_key(now: datetime) -> str:
     return as_utc(now).strftime("%Y-%m")
-
-
-def day_of(key: str) -> date:
-    return date.fromisoformat(key)
 
 
 def day_reset(now: datetime) -> datetime:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from google.api_core.exceptions import AlreadyExists, Conflict
+
 from aide.adapters.repositories import ApiKeyRepository
 from aide.adapters.unit_of_work import UnitOfWork, run_in_transaction
 from aide.domain.access import ResourceNotFound
@@ -51,8 +53,6 @@ def create_api_key(
     *,
     now: Callable[[], datetime] = utc_now,
 ) -> IssuedApiKey:
-    from google.api_core.exceptions import AlreadyExists, Conflict
-
     created_at = now()
     if request.expires_at is not None and request.expires_at <= created_at:
         raise InvalidExpiry("expiresAt must be in the future")
