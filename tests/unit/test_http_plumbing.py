@@ -14,7 +14,12 @@ from aide.domain.tasks import TaskCreate
 from aide.entrypoints import errors
 from aide.entrypoints.envelope import failure, success
 from aide.entrypoints.http_handler import handle
-from aide.entrypoints.http_request import MAX_BODY_BYTES, parse_body, read_json
+from aide.entrypoints.http_request import (
+    MAX_BODY_BYTES,
+    parse_body,
+    query_params,
+    read_json,
+)
 from aide.entrypoints.routing import Router
 
 app = Flask(__name__)
@@ -246,3 +251,24 @@ def test_cors_any_origin_by_default() -> None:
         response = handle(ctx.request, _router())
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "X-Request-Id" in response.headers["Access-Control-Expose-Headers"]
+
+
+def test_query_string_parameters_are_given_once_unless_declared_repeatable() -> None:
+    with _request(method="GET", path="/?status=queued&limit=5", content_type=None) as ctx:
+        assert query_params(ctx.request) == {"status": "queued", "limit": "5"}
+    with _request(method="GET", path="/?names=a&names=b&asOf=x", content_type=None) as ctx:
+        assert query_params(ctx.request, repeatable={"names"}) == {
+            "names": ["a", "b"],
+            "asOf": "x",
+        }
+    with _request(method="GET", path="/?names=a", content_type=None) as ctx:
+        assert query_params(ctx.request, repeatable={"names"}) == {"names": ["a"]}
+    with (
+        _request(method="GET", path="/?z=1&z=2&a=1&a=2&names=x", content_type=None) as ctx,
+        pytest.raises(errors.BadRequest) as refused,
+    ):
+        query_params(ctx.request, repeatable={"names"})
+    assert refused.value.details == [
+        {"field": "a", "message": "repeated", "type": "query"},
+        {"field": "z", "message": "repeated", "type": "query"},
+    ]
