@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import socket
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from emulators.firestore import rest
@@ -39,7 +39,8 @@ def make_connection_handler(service: Any, channels: ChannelRegistry) -> Any:
     Handler.channels = channels
 
     def serve(conn: socket.socket, address: tuple[str, int]) -> None:
-        Handler(conn, address, None)
+        # No socketserver owns these connections (the multiplexer accepted them).
+        Handler(conn, address, cast(Any, None))
 
     return serve
 

@@ -13,7 +13,11 @@ const unsubscribes = {};
 const plain = value => JSON.parse(JSON.stringify(value === undefined ? null : value));
 
 function summary(snapshot) {
-  const metadata = { fromCache: snapshot.metadata.fromCache };
+  // `at`: arrival time in ms since the epoch, comparable with the test process's clock.
+  const metadata = {
+    fromCache: snapshot.metadata.fromCache,
+    at: performance.timeOrigin + performance.now(),
+  };
   if ('docs' in snapshot) {
     return {
       ...metadata,
