@@ -54,7 +54,9 @@ def floor_statement(main_py: Path) -> str:
 
 
 def time_import(statement: str) -> float:
-    env = {key: value for key, value in os.environ.items() if not key.endswith("_EMULATOR_HOST")}
+    env = {
+        key: value for key, value in os.environ.items() if not key.endswith("_EMULATOR_HOST")
+    }
     env["PYTHONPATH"] = str(FUNCTIONS)
     completed = subprocess.run(
         [sys.executable, "-c", TIMER.format(statement=statement)],
