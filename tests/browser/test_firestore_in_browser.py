@@ -327,3 +327,67 @@ def test_listener_survives_idle_periods_and_an_emulator_restart(
     errors = [entry for entry in client.log("task") if "error" in entry]
     assert not errors, errors
     client.close()
+
+
+OPEN_RULES = """rules_version = '2';
+service cloud.firestore {
+  match /databases/{database}/documents {
+    match /scratch/{id} { allow read, write: if true; }
+  }
+}
+"""
+
+
+def test_writes_transactions_aggregates_cache_and_fetch_streams(browser_page: Any) -> None:
+    """What the stack's rules forbid clients (writes), on a project whose rules allow them; with
+    the IndexedDB cache and WebChannel over fetch() streams."""
+    with FirestoreEmulator() as emulator:
+        emulator.set_rules("demo-open", OPEN_RULES)
+        db = admin_client(emulator, "demo-open")
+        db.collection("scratch").document("a").set({"n": 2})
+        db.collection("scratch").document("b").set({"n": 4})
+        client = BrowserClient(browser_page)
+        browser_page.evaluate(
+            "port => aide.open('app', {projectId: 'demo-open', authUrl: 'http://127.0.0.1:9',"
+            " host: '127.0.0.1', port, mode: 'streaming', persistent: true, fetchStreams: true})",
+            emulator.port,
+        )
+        aggregate = client.call(
+            """async (db, fs) => (await fs.getAggregateFromServer(fs.collection(db, 'scratch'),
+                {total: fs.sum('n'), mean: fs.average('n'), count: fs.count()})).data()"""
+        )
+        assert aggregate == {"ok": {"total": 6, "mean": 3, "count": 2}}
+        in_sync = client.call(
+            """async (db, fs) => new Promise(resolve => {
+                fs.onSnapshot(fs.doc(db, 'scratch/a'), () => {});
+                const stop = fs.onSnapshotsInSync(db, () => { stop(); resolve('in sync'); });
+            })"""
+        )
+        assert in_sync == {"ok": "in sync"}
+        batch = client.call(
+            """async (db, fs) => {
+                const batch = fs.writeBatch(db);
+                batch.set(fs.doc(db, 'scratch/c'), {n: 1, at: fs.serverTimestamp()});
+                batch.update(fs.doc(db, 'scratch/a'), {n: fs.increment(1)});
+                batch.delete(fs.doc(db, 'scratch/b'));
+                await batch.commit();
+            }"""
+        )
+        assert batch == {"ok": None}
+        transaction = client.call(
+            """async (db, fs) => fs.runTransaction(db, async tx => {
+                const a = await tx.get(fs.doc(db, 'scratch/a'));
+                tx.update(a.ref, {n: a.data().n * 10});
+                return a.data().n;
+            })"""
+        )
+        assert transaction == {"ok": 3}
+        stored = {doc.id: doc.to_dict() for doc in db.collection("scratch").stream()}
+        assert stored["a"] == {"n": 30} and "b" not in stored and stored["c"]["n"] == 1
+        assert emulator.costs("demo-open")["deletes"] == 1
+        cached = client.call(
+            "async (db, fs) => (await fs.getDocFromCache(fs.doc(db, 'scratch/a'))).data()"
+        )
+        assert cached == {"ok": {"n": 30}}
+        client.close()
+        db.close()
