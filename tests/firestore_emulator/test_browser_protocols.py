@@ -656,3 +656,39 @@ def test_hostile_http_input_gets_clear_errors_and_the_port_keeps_serving(
     )
     assert bad_aid.status_code == 400
     assert requests.get(f"{base(emulator)}/", timeout=5).text.strip() == "Ok"
+
+
+def test_rest_and_webchannel_commits_fire_document_triggers(
+    emulator: FirestoreEmulator, project: str
+) -> None:
+    from tests.firestore_emulator.test_triggers import Receiver
+
+    receiver = Receiver()
+    try:
+        emulator.set_triggers(
+            project,
+            [
+                {
+                    "name": "on_note",
+                    "eventType": "google.cloud.firestore.document.v1.created",
+                    "document": "notes/{noteId}",
+                    "database": "(default)",
+                    "url": receiver.url("/on_note"),
+                }
+            ],
+        )
+        seed(emulator, project, "notes/by-rest", {"owner": "alice"})
+        channel = Channel(
+            emulator, "Write", project, {"Authorization": f"Bearer {id_token('alice', project)}"}
+        )
+        channel.open([{"database": database(project)}])
+        token = channel.messages(lambda seen: bool(seen))[0]["streamToken"]
+        fields = {"owner": {"stringValue": "alice"}}
+        write = {"update": {"name": doc_name(project, "notes/by-webchannel"), "fields": fields}}
+        channel.send([{"streamToken": token, "writes": [write]}])
+        channel.messages(lambda seen: bool(seen))
+        assert emulator.flush_triggers(10)
+        subjects = sorted(headers["ce-subject"] for _, headers, _ in receiver.events)
+        assert subjects == ["documents/notes/by-rest", "documents/notes/by-webchannel"]
+    finally:
+        receiver.close()
