@@ -5,8 +5,8 @@ A WebChannel session emulates one bidirectional stream over plain HTTP/1.1 reque
 * **Handshake**: ``POST .../{Listen|Write}/channel?VER=8&RID=n&database=...`` whose form body
   carries ``headers=`` (the SDK's init headers, ``Authorization`` among them, as
   ``Name:value\\r\\n`` lines) and the first messages (``count``, ``ofs``,
-  ``req{i}___data__=<JSON>``). The answer is array 0, ``["c", SID, "", 8, 14, keepalive_ms]``,
-  and an ``X-HTTP-Session-Id`` header.
+  ``req{i}___data__=<JSON>``). The answer is array 0, ``["c", SID, "", 8, 14, keepalive_ms]``
+  (twice the noop interval), and an ``X-HTTP-Session-Id`` header.
 * **Forward channel**: ``POST ...?SID=..&RID=n&AID=k`` with more messages, numbered by map id
   (``ofs`` + i; a retried POST's maps already seen are ignored). Answer:
   ``[1, last array id queued, outstanding bytes]``.
@@ -317,7 +317,10 @@ class ChannelRegistry:
         with self._lock:
             self._sessions[sid] = session
             self._engines[sid] = engine
-        keepalive_ms = int(self.timings.noop_interval_s * 1000)
+        # The SDK gives up on a back channel silent for 1.5x the announced keepalive; announcing
+        # twice the noop interval leaves it three intervals, so a busy machine delaying one noop
+        # does not cost a reconnect.
+        keepalive_ms = int(self.timings.noop_interval_s * 2000)
         handshake = _dumps([[0, ["c", sid, "", WIRE_VERSION, SERVER_VERSION, keepalive_ms]]])
         self._deliver(session, engine, messages)
         return session, handshake
