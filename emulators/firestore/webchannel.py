@@ -156,6 +156,10 @@ class ChannelSession:
         with self.cond:
             return sum(len(text) for _, text in self._arrays)
 
+    def acknowledge(self, aid: int) -> None:
+        with self.cond:
+            self._ack(aid)
+
     def _ack(self, aid: int) -> None:
         self._arrays = [(i, text) for i, text in self._arrays if i > aid]
 
@@ -180,6 +184,7 @@ class ChannelSession:
             self.last_activity = time.monotonic()
             self.backchannel_modes.append("streaming" if streaming else "long-polling")
             self.cond.notify_all()  # a back channel this one replaces ends
+        # Arrays the client has not acknowledged are sent again (a back channel can break).
         sent_upto = aid
         try:
             interval = self.timings.noop_interval_s
@@ -325,9 +330,14 @@ class ChannelRegistry:
         self._deliver(session, engine, messages)
         return session, handshake
 
-    def forward(self, sid: str, body: str) -> str:
+    def forward(self, sid: str, body: str, aid: int | None = None) -> str:
+        """Deliver a forward request's messages; ``aid`` (the last array the client has)
+        acknowledges what the back channel delivered, so a long-lived streaming back channel
+        does not keep every message it sent."""
         session = self.get(sid)
         session.touch()
+        if aid is not None:
+            session.acknowledge(aid)
         with self._lock:
             engine = self._engines[sid]
         _, messages = parse_forward_body(body)
