@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 BOOTSTRAP_PYTHON ?= $(shell command -v python3.11 || command -v python3)
 PYTEST_ARGS ?=
 
-.PHONY: help setup dev test test-firebase lint typecheck contracts bench clean
+.PHONY: help setup chromium dev test test-firebase lint typecheck contracts bench clean
 
 help:
 	@echo "make dev            the whole platform locally (Firestore, Auth, Pub/Sub, Storage, functions)"
@@ -19,7 +19,20 @@ help:
 	@echo "make contracts      regenerate shared/ (JSON Schemas, OpenAPI, constants) from the models"
 	@echo "make bench          run benchmarks/ and write benchmarks/results/"
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed chromium
+
+# The browser tests drive Debian's Chromium (Playwright may not download browser builds here).
+# Installed with apt when missing and we are root; otherwise say how, and let the tests decide
+# (they fail under CI=true, skip with the reason elsewhere).
+chromium:
+	@if [ -n "$$AIDE_CHROMIUM" ] || command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "NOTE: no chromium: browser tests need it. Install it with 'sudo apt-get install chromium'" \
+			"(Debian/Ubuntu) or set AIDE_CHROMIUM=/path/to/chromium."; \
+	fi
 
 $(VENV)/.installed: functions/requirements.txt requirements-dev.txt constraints.txt
 	@test -x $(PY) || $(BOOTSTRAP_PYTHON) -m venv $(VENV)
