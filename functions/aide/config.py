@@ -26,6 +26,15 @@ CORS_ORIGINS = params.StringParam(
     description="Comma-separated origins the web frontend is served from ('*' for any).",
 )
 
+ID_TOKEN_RECHECK_SECONDS = params.IntParam(
+    "ID_TOKEN_RECHECK_SECONDS",
+    default=30,
+    description=(
+        "Seconds one instance trusts an ID token it has checked against Firebase Auth (revoked "
+        "sessions, disabled users) before checking it again; 0 checks on every call."
+    ),
+)
+
 # LLM providers (aide.adapters.llm reads these when an agent calls a model, never at import).
 OPENAI_API_KEY = params.SecretParam(
     "OPENAI_API_KEY",
@@ -101,3 +110,7 @@ def storage_bucket() -> str:
 
 def cors_origins() -> tuple[str, ...]:
     return tuple(origin.strip() for origin in CORS_ORIGINS.value.split(",") if origin.strip())
+
+
+def id_token_recheck_seconds() -> int:
+    return max(0, int(ID_TOKEN_RECHECK_SECONDS.value))
