@@ -284,6 +284,8 @@ _PROJECTS: Final = _AuthenticatedFunction("projects", errors=(503,))
 # Every knowledge call names a scope: a bad projectId is 400, one the caller cannot read 404.
 _KNOWLEDGE: Final = _AuthenticatedFunction("knowledge", errors=(400, 404, 503))
 _ADMIN: Final = _AuthenticatedFunction("admin", errors=(401, 403))
+# Admins only (API keys: scope admin:write): a probe makes the platform work.
+_PROBES: Final = _AuthenticatedFunction("probes", errors=(401, 403))
 
 ENDPOINTS: Final[list[Endpoint]] = [
     Endpoint(
@@ -296,28 +298,28 @@ ENDPOINTS: Final[list[Endpoint]] = [
         responses={200: HealthReport, 503: HealthReport},
         tags=("platform",),
     ),
-    Endpoint(
-        function="probes",
-        method="POST",
-        path="/",
-        operation_id="createProbe",
-        summary="Start an end-to-end probe of the event pipeline",
+    _PROBES.operation(
+        "POST",
+        "/",
+        "createProbe",
+        "Start an end-to-end probe of the event pipeline (admins)",
+        ProbeCreated,
+        status=201,
         description=(
             "Writes probes/{probeId}; a Firestore trigger publishes it to Pub/Sub and the "
-            "subscriber writes probe_results/{probeId} once."
+            "subscriber writes probe_results/{probeId} once. Admins only (API keys need the "
+            "`admin:write` scope): a probe costs writes, a trigger and a message."
         ),
-        responses={201: ProbeCreated},
-        tags=("platform",),
+        tag="platform",
     ),
-    Endpoint(
-        function="probes",
-        method="GET",
-        path="/{probeId}",
-        operation_id="getProbe",
-        summary="A probe and, once the pipeline ran, its result",
-        responses={200: ProbeView},
+    _PROBES.operation(
+        "GET",
+        "/{probeId}",
+        "getProbe",
+        "A probe and, once the pipeline ran, its result (admins)",
+        ProbeView,
         errors=(404,),
-        tags=("platform",),
+        tag="platform",
     ),
     _TASKS.operation(
         "POST",
