@@ -95,12 +95,17 @@ class CreatedTask:
 def check_project(
     db: Client, transaction: Transaction, user_id: str, project_id: str | None, *, field: str
 ) -> Project | None:
-    """The project tasks are created in: the caller must be able to read it."""
+    """The project tasks are created in: the caller must be its owner or a team member (a public
+    project is read-only to everybody else, and looks absent to them here)."""
     if project_id is None:
         return None
     project = ProjectRepository(db).get(project_id, transaction=transaction)
     if project is None or not project.can_read(user_id):
         raise InvalidReference(field, f"project '{project_id}' not found")
+    if not project.can_contribute(user_id):
+        raise InvalidReference(
+            field, f"project '{project_id}' is read-only to you: only its owner and members add"
+        )
     return project
 
 
