@@ -74,7 +74,12 @@ from aide.domain.projects import (
 from aide.domain.system_config import PlanName, PlansConfig
 from aide.domain.task_context import TaskContextView
 from aide.domain.task_dispatch import TaskDispatch, TaskDispatchMessage
-from aide.domain.task_events import StreamEventKind, TaskEvent, TaskEventList
+from aide.domain.task_events import (
+    StreamEventKind,
+    TaskEvent,
+    TaskEventList,
+    TaskEventListQuery,
+)
 from aide.domain.task_groups import TaskGroup, TaskGroupCreate, TaskGroupStatus, TaskGroupView
 from aide.domain.tasks import (
     Task,
@@ -358,10 +363,15 @@ ENDPOINTS: Final[list[Endpoint]] = [
         "GET",
         "/{taskId}/events",
         "listTaskEvents",
-        "The task's event stream so far, oldest first (at most 500)",
+        "The task's event stream so far, oldest first, a page at a time",
         TaskEventList,
-        errors=(404,),
-        description="Clients then listen to tasks/{taskId}/events in Firestore for live updates.",
+        query=TaskEventListQuery,
+        errors=(400, 404),
+        description=(
+            "Pages as every list does: `limit` (1-100, default 100) and the previous page's "
+            "`nextCursor` as `cursor`; `nextCursor` is absent on the last page. Clients then "
+            "listen to tasks/{taskId}/events in Firestore for live updates."
+        ),
     ),
     _TASKS.operation(
         "POST",

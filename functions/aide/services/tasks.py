@@ -22,7 +22,7 @@ from aide.domain.page_cursor import (
     listing_fingerprint,
 )
 from aide.domain.projects import Project
-from aide.domain.task_events import StreamEventKind, TaskEvent
+from aide.domain.task_events import StreamEventKind, TaskEvent, TaskEventList, TaskEventListQuery
 from aide.domain.task_graph import DependencyState, evaluate_dependencies
 from aide.domain.task_lifecycle import TaskStatus, TransitionReason
 from aide.domain.tasks import (
@@ -284,6 +284,23 @@ def list_tasks(db: Client, user_id: str, query: TaskListQuery) -> TaskList:
     if has_more and page:
         next_cursor = encode_cursor(page[-1].created_at, page[-1].id, fingerprint)
     return TaskList(tasks=page, next_cursor=next_cursor)
+
+
+def list_task_events(
+    db: Client, user_id: str, task_id: str, query: TaskEventListQuery
+) -> TaskEventList:
+    """A page of the events of a task the caller may read, oldest first; the cursor is bound to
+    the caller and the task (TaskNotFound, InvalidCursor)."""
+    task = get_task(db, user_id, task_id)
+    fingerprint = listing_fingerprint(user_id, {"taskEvents": task.id})
+    after = decode_cursor(query.cursor, fingerprint) if query.cursor else None
+    page = TaskRepository(db).events_page(task.id, limit=query.limit + 1, after=after)
+    has_more = len(page) > query.limit
+    page = page[: query.limit]
+    next_cursor = None
+    if has_more and page:
+        next_cursor = encode_cursor(page[-1].timestamp, page[-1].id, fingerprint)
+    return TaskEventList(events=page, next_cursor=next_cursor)
 
 
 # --- changes ----------------------------------------------------------------------------------
