@@ -80,7 +80,14 @@ from aide.domain.task_events import (
     TaskEventList,
     TaskEventListQuery,
 )
-from aide.domain.task_groups import TaskGroup, TaskGroupCreate, TaskGroupStatus, TaskGroupView
+from aide.domain.task_groups import (
+    TaskGroup,
+    TaskGroupCreate,
+    TaskGroupList,
+    TaskGroupListQuery,
+    TaskGroupStatus,
+    TaskGroupView,
+)
 from aide.domain.tasks import (
     Task,
     TaskCancel,
@@ -140,6 +147,7 @@ REQUESTS: Final[dict[str, type[BaseModel]]] = {
     "task_group_create": TaskGroupCreate,
     "task_cancel": TaskCancel,
     "task_list_query": TaskListQuery,
+    "task_group_list_query": TaskGroupListQuery,
     "project_create": ProjectCreate,
     "project_update": ProjectUpdate,
     "api_key_create": ApiKeyCreate,
@@ -444,6 +452,22 @@ ENDPOINTS: Final[list[Endpoint]] = [
             "DUPLICATE_DEPENDENCY, DEPENDENCY_CYCLE with details.cycle). Tasks without "
             "dependencies are dispatched at once; the others when their last dependency "
             "completes."
+        ),
+    ),
+    _TASK_GROUPS.operation(
+        "GET",
+        "/",
+        "listTaskGroups",
+        "The caller's task groups, newest first, with filters and cursor pagination",
+        TaskGroupList,
+        query=TaskGroupListQuery,
+        errors=(400,),
+        description=(
+            "The caller's own groups, or with `projectId` of a project the caller can read every "
+            "group of that project. Same cursor contract as every list; unknown or repeated "
+            "query parameters and bad cursors are 400. Clients list their groups live with the "
+            "Firestore query `task_groups where userId == uid order by createdAt desc` "
+            "(indexed, allowed by the rules)."
         ),
     ),
     _TASK_GROUPS.operation(
