@@ -239,6 +239,8 @@ class Endpoint:
     authenticated: bool = False
     description: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    document: bool = False
+    """The 200 answer is a JSON document of its own (the OpenAPI document), not an envelope."""
 
 
 @dataclass(frozen=True)
@@ -310,6 +312,20 @@ ENDPOINTS: Final[list[Endpoint]] = [
         description="503 (same body shape) when any dependency does not answer.",
         responses={200: HealthReport, 503: HealthReport},
         tags=("platform",),
+    ),
+    Endpoint(
+        function="health",
+        method="GET",
+        path="/openapi.json",
+        operation_id="getOpenApi",
+        summary="This API reference (OpenAPI 3.1), as shared/openapi.json",
+        description=(
+            "The document itself, not wrapped in the envelope, for API tools (Swagger UI, "
+            "Redoc, client generators). Anonymous and cacheable."
+        ),
+        responses={200: None},
+        tags=("platform",),
+        document=True,
     ),
     _PROBES.operation(
         "POST",

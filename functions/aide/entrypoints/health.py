@@ -1,6 +1,10 @@
-"""GET /health — 200 with the report when every dependency answers, 503 (same shape) otherwise."""
+"""GET /health — 200 with the report when every dependency answers, 503 (same shape) otherwise.
+GET /health/openapi.json — the API reference (shared/openapi.json, built from the same registry)."""
 
 from __future__ import annotations
+
+import functools
+import json
 
 from flask import Request, Response
 
@@ -42,6 +46,24 @@ def get_health(request: Request) -> Response:
         timeout=timeout_seconds,
     )
     return success(report, status=200 if report.ok else 503, headers={"Cache-Control": "no-store"})
+
+
+@functools.cache
+def _openapi_text() -> str:
+    # Imported and built on the first request only: the registry imports every model.
+    from aide.contracts.openapi import build_openapi
+
+    return json.dumps(build_openapi(), indent=2, ensure_ascii=False) + "\n"
+
+
+@router.route("GET", "/openapi.json")
+def get_openapi(request: Request) -> Response:
+    return Response(
+        _openapi_text(),
+        status=200,
+        mimetype="application/json",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
 
 
 def serve(request: Request) -> Response:
