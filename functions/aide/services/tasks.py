@@ -1,8 +1,9 @@
 """Tasks of one user: create (seed validation, optional dependencies on existing tasks), list with
 filters and cursor pagination, get, cancel (cascading) and retry.
 
-Who may see a task: its owner, and the members of the team project it belongs to (the project's
-owner too). Only the owner changes it. Anything else is reported as not found.
+Who may see a task: its owner, and whoever may read the project it belongs to (its owner, the
+members of a team project, anyone signed in for a public one). Only the owner changes it.
+Anything else is reported as not found.
 """
 
 from __future__ import annotations
