@@ -1,6 +1,7 @@
 """Probes make the platform work (a write, a trigger, a Pub/Sub message, a result write): over
 HTTP with real Auth-emulator tokens, anonymous callers and non-admins cannot start or read one,
-and nothing is written for them; an admin (ID token, or API key with `admin:write` or `*`) can."""
+and nothing is written for them; an admin (ID token, or an API key whose scopes grant
+`admin:write`: today only `*`) can."""
 
 from __future__ import annotations
 

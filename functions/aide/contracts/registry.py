@@ -299,7 +299,7 @@ _PROJECTS: Final = _AuthenticatedFunction("projects", errors=(503,))
 # Every knowledge call names a scope: a bad projectId is 400, one the caller cannot read 404.
 _KNOWLEDGE: Final = _AuthenticatedFunction("knowledge", errors=(400, 404, 503))
 _ADMIN: Final = _AuthenticatedFunction("admin", errors=(401, 403))
-# Admins only (API keys: scope admin:write): a probe makes the platform work.
+# Admins only (API keys: a scope granting admin:write, today only *): a probe makes work.
 _PROBES: Final = _AuthenticatedFunction("probes", errors=(401, 403))
 
 ENDPOINTS: Final[list[Endpoint]] = [
@@ -337,7 +337,8 @@ ENDPOINTS: Final[list[Endpoint]] = [
         description=(
             "Writes probes/{probeId}; a Firestore trigger publishes it to Pub/Sub and the "
             "subscriber writes probe_results/{probeId} once. Admins only (API keys need the "
-            "`admin:write` scope): a probe costs writes, a trigger and a message."
+            "`admin:write` scope, which today only `*` grants): a probe costs writes, a trigger "
+            "and a message."
         ),
         tag="platform",
     ),

@@ -2,7 +2,7 @@
 
 A probe makes the platform work (a write, a trigger, a Pub/Sub message, a result write), so only
 admins may start or read one: an operator's diagnostic, never an anonymous endpoint. API keys
-need the `admin:write` scope (or `*`)."""
+need a scope granting `admin:write`; no resource scope does (today only `*` does)."""
 
 from __future__ import annotations
 
