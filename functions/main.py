@@ -12,7 +12,7 @@ firebase_functions itself (benchmarks/cold_start). New functions follow the same
 from firebase_functions import firestore_fn, https_fn, options, pubsub_fn, scheduler_fn
 
 from aide import config
-from aide.domain import collections, topics
+from aide.domain import collections, task_worker, topics
 
 options.set_global_options(region=config.REGION)
 
@@ -117,7 +117,7 @@ def sweep_task_dispatches(event: scheduler_fn.ScheduledEvent) -> None:
 @pubsub_fn.on_message_published(
     topic=topics.TASK_DISPATCH,
     retry=True,
-    timeout_sec=540,
+    timeout_sec=task_worker.TIMEOUT_SECONDS,
     secrets=[config.OPENAI_API_KEY, config.GEMINI_API_KEY],
 )
 def on_task_dispatched(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:

@@ -20,10 +20,26 @@ VERSION: Final = __version__
 # Local stacks use this project id (see .firebaserc); "demo-" projects never reach production.
 DEMO_PROJECT_ID: Final = "demo-aide"
 
+# No wildcard default: a deployed project names the origins allowed to call it cross-origin.
+# Empty means none, which is all the web app needs when Hosting serves it with the functions
+# behind its /api rewrites (same origin). Locally an empty value means any origin (make dev).
 CORS_ORIGINS = params.StringParam(
     "CORS_ORIGINS",
-    default="*",
-    description="Comma-separated origins the web frontend is served from ('*' for any).",
+    default="",
+    description=(
+        "Comma-separated origins allowed to call the API cross-origin, e.g. "
+        "'https://app.example.com'. Empty: none (the web app on Firebase Hosting calls "
+        "/api/... on its own origin). '*' allows any origin except 'null'."
+    ),
+)
+
+ID_TOKEN_RECHECK_SECONDS = params.IntParam(
+    "ID_TOKEN_RECHECK_SECONDS",
+    default=30,
+    description=(
+        "Seconds one instance trusts an ID token it has checked against Firebase Auth (revoked "
+        "sessions, disabled users) before checking it again; 0 checks on every call."
+    ),
 )
 
 # LLM providers (aide.adapters.llm reads these when an agent calls a model, never at import).
@@ -100,4 +116,18 @@ def storage_bucket() -> str:
 
 
 def cors_origins() -> tuple[str, ...]:
-    return tuple(origin.strip() for origin in CORS_ORIGINS.value.split(",") if origin.strip())
+    """The configured origins; when none are configured, any origin locally, none deployed."""
+    named = tuple(origin.strip() for origin in CORS_ORIGINS.value.split(",") if origin.strip())
+    if not named and not is_deployed():
+        return ("*",)
+    return named
+
+
+def is_deployed() -> bool:
+    """True in a deployed function: Cloud Run sets K_SERVICE, and the local functions host
+    (like the Firebase emulator) marks itself with FUNCTIONS_EMULATOR=true."""
+    return bool(os.environ.get("K_SERVICE")) and os.environ.get("FUNCTIONS_EMULATOR") != "true"
+
+
+def id_token_recheck_seconds() -> int:
+    return max(0, int(ID_TOKEN_RECHECK_SECONDS.value))

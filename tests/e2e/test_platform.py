@@ -14,8 +14,17 @@ from tests.fixtures.stack import PlatformHandle
 PIPELINE_TIMEOUT_S = 60.0
 
 
-def create_probe(platform: PlatformHandle) -> str:
-    response = platform.http.post(platform.url("probes"), json={}, timeout=60)
+def admin_headers(platform: PlatformHandle) -> dict[str, str]:
+    """Probes are an admin's diagnostic."""
+    admin = platform.create_user()
+    provisioned = platform.http.get(platform.url("users", "/me"), headers=admin.headers, timeout=60)
+    assert provisioned.status_code == 200, provisioned.text
+    platform.db.collection("users").document(admin.uid).update({"role": "admin"})
+    return admin.headers
+
+
+def create_probe(platform: PlatformHandle, headers: dict[str, str]) -> str:
+    response = platform.http.post(platform.url("probes"), json={}, headers=headers, timeout=60)
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["success"] is True
@@ -63,7 +72,8 @@ def test_every_declared_function_is_served(stack: PlatformHandle) -> None:
 def test_probe_flows_from_http_through_firestore_and_pubsub_to_a_result(
     platform: PlatformHandle,
 ) -> None:
-    probe_id = create_probe(platform)
+    headers = admin_headers(platform)
+    probe_id = create_probe(platform, headers)
     result = wait_for_result(platform, probe_id)
     assert result["probeId"] == probe_id
     assert result["deliveries"] == 1
@@ -72,7 +82,7 @@ def test_probe_flows_from_http_through_firestore_and_pubsub_to_a_result(
     assert probe["status"] == "published"
     assert probe["messageId"] == result["messageId"]
     # The HTTP read path sees the finished pipeline too.
-    view = platform.http.get(platform.url("probes", f"/{probe_id}"), timeout=60)
+    view = platform.http.get(platform.url("probes", f"/{probe_id}"), headers=headers, timeout=60)
     assert view.status_code == 200, view.text
     assert view.json()["data"]["result"]["probeId"] == probe_id
     assert platform.wait_idle()
@@ -91,9 +101,11 @@ def invocations(platform: PlatformHandle, function: str, since: int) -> int:
 def test_duplicate_delivery_of_triggers_and_messages_gives_the_same_result(
     platform: PlatformHandle,
 ) -> None:
+    headers = admin_headers(platform)
+    assert platform.wait_idle()
     mark = platform.log_mark()
     with platform.duplicate_delivery():
-        probe_id = create_probe(platform)
+        probe_id = create_probe(platform, headers)
         first = wait_for_result(platform, probe_id)
         # Let every duplicate trigger and push land before looking again.
         assert platform.wait_idle()
@@ -110,8 +122,10 @@ def test_duplicate_delivery_of_triggers_and_messages_gives_the_same_result(
     assert platform.dead_letters() == []
 
 
-def test_a_probe_that_does_not_exist_is_404(stack: PlatformHandle) -> None:
-    response = stack.http.get(stack.url("probes", "/does-not-exist"), timeout=60)
+def test_a_probe_that_does_not_exist_is_404(platform: PlatformHandle) -> None:
+    response = platform.http.get(
+        platform.url("probes", "/does-not-exist"), headers=admin_headers(platform), timeout=60
+    )
     assert response.status_code == 404
 
 

@@ -258,6 +258,43 @@ def test_projects_readable_by_owner_and_team_members_only(as_user: Callable[...,
     _denied(lambda: list(projects.where(filter=_eq("visibility", "team")).stream()))
 
 
+def test_a_public_project_and_what_belongs_to_it_are_readable_by_any_signed_in_user(
+    as_user: Callable[..., Any], world: Any
+) -> None:
+    world.collection("projects").document("p_public").set(
+        {"userId": "bob", "name": "Open", "visibility": "public", "memberIds": []}
+    )
+    world.collection("tasks").document("t_public").set(
+        {"userId": "bob", "projectId": "p_public", "title": "open", "status": "queued"}
+    )
+    world.collection("tasks").document("t_public").collection("events").document("e1").set(
+        {"type": "created", "taskId": "t_public"}
+    )
+    world.collection("task_groups").document("g_public").set(
+        {"userId": "bob", "projectId": "p_public", "name": "open", "status": "running"}
+    )
+    world.collection(collections.KNOWLEDGE_GRAPH).document("k_public").set(
+        {"kind": "entity", "userId": "bob", "projectId": "p_public", "scopeKey": "bob/p_public"}
+    )
+    for uid in ("alice", "carol"):
+        client = as_user(uid)
+        assert client.collection("projects").document("p_public").get().exists
+        tasks = client.collection("tasks")
+        assert tasks.document("t_public").get().exists
+        assert _ids(tasks.where(filter=_eq("projectId", "p_public"))) == ["t_public"]
+        assert _ids(tasks.document("t_public").collection("events")) == ["e1"]
+        assert client.collection("task_groups").document("g_public").get().exists
+        assert client.collection(collections.KNOWLEDGE_GRAPH).document("k_public").get().exists
+        # Read-only: no client writes a public project or anything in it.
+        _denied(lambda c=client: c.collection("projects").document("p_public").update({"a": 1}))
+        _denied(lambda c=client: c.collection("tasks").document("t_public").update({"a": 1}))
+        # Public is about this project only: bob's private data stays hidden.
+        _denied(client.collection("projects").document("p_private").get)
+    anonymous = as_user(None)
+    _denied(anonymous.collection("projects").document("p_public").get)
+    _denied(anonymous.collection("tasks").document("t_public").get)
+
+
 # ---------------------------------------------------------------------- agents, usage, audit
 def test_any_signed_in_user_reads_agents(as_user: Callable[..., Any]) -> None:
     for uid in ("alice", "bob"):

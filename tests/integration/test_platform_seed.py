@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from google.cloud import firestore
 
 from aide.adapters.repositories import AgentRepository, PlansRepository
-from aide.domain.agents import AgentProvider, AgentStatus
+from aide.domain import task_worker
+from aide.domain.agents import (
+    AgentLimits,
+    AgentProvider,
+    AgentStatus,
+    InvalidAgentDefinition,
+    validate_agent_definition,
+)
 from aide.domain.system_config import DEFAULT_PLANS, PlanName
 from aide.services.platform_seed import BUILT_IN_AGENTS, seed_platform
 
@@ -63,3 +71,25 @@ def test_seed_keeps_runtime_state_and_admin_edits_but_restores_definitions(fs_cl
     plans = PlansRepository(fs_client).load()
     assert plans.plans[PlanName.FREE].api_calls_per_day == 5  # admin edit kept
     assert plans.plans[PlanName.ENTERPRISE] == DEFAULT_PLANS[PlanName.ENTERPRISE]  # re-added
+
+
+def test_an_agent_whose_timeout_exceeds_the_task_workers_is_refused_and_nothing_written(
+    fs_client: Any,
+) -> None:
+    too_long = BUILT_IN_AGENTS[1].model_copy(
+        update={"limits": AgentLimits(timeout_seconds=task_worker.TIMEOUT_SECONDS)}
+    )
+    with pytest.raises(InvalidAgentDefinition, match=r"limits\.timeoutSeconds 540 exceeds 480"):
+        seed_platform(fs_client, (BUILT_IN_AGENTS[0], too_long))
+    assert _snapshot(fs_client) == {}
+
+
+def test_every_built_in_agent_fits_in_the_task_workers_timeout() -> None:
+    """Including `coder`, once 900 s against a 540 s worker."""
+    import main
+
+    declared = main.on_task_dispatched.__firebase_endpoint__.timeoutSeconds
+    assert declared == task_worker.TIMEOUT_SECONDS
+    for agent in BUILT_IN_AGENTS:
+        assert agent.limits.timeout_seconds <= declared - task_worker.HEADROOM_SECONDS, agent.id
+        assert validate_agent_definition(agent) is agent

@@ -38,6 +38,8 @@ def _unreachable(timeout: float) -> None:
 def checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Check]]:
     configured: dict[str, Check] = {"firestore": _ok, "pubsub": _ok, "storage": _ok}
     monkeypatch.setattr(health_entry, "checks_factory", lambda: configured)
+    # Every call runs the checks here; reusing a report is test_health_cache's business.
+    monkeypatch.setattr(health_entry, "report_ttl_seconds", 0.0)
     yield configured
 
 

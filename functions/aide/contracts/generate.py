@@ -17,6 +17,7 @@ from aide.domain.system_config import DEFAULT_PLANS
 from aide.domain.task_groups import MAX_TASKS_PER_GROUP
 from aide.domain.topics import TOPICS
 from aide.entrypoints.http_request import MAX_BODY_BYTES
+from aide.entrypoints.json_text import MAX_DEPTH as MAX_JSON_DEPTH
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMAS_DIR = "schemas"
@@ -43,7 +44,11 @@ def build_constants() -> dict[str, Any]:
             for name, plan in DEFAULT_PLANS.items()
         },
         "errorCodes": error_codes(),
-        "limits": {"maxRequestBodyBytes": MAX_BODY_BYTES, "maxTasksPerGroup": MAX_TASKS_PER_GROUP},
+        "limits": {
+            "maxRequestBodyBytes": MAX_BODY_BYTES,
+            "maxJsonDepth": MAX_JSON_DEPTH,
+            "maxTasksPerGroup": MAX_TASKS_PER_GROUP,
+        },
         "apiKeyPrefix": API_KEY_PREFIX,
     }
 

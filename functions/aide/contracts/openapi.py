@@ -41,6 +41,14 @@ _AUTHENTICATED_ERRORS: Final = (401, 403, 429)
 _FRAMEWORK_NOT_FOUND: Final = {"text/html": {"schema": {"type": "string"}}}
 
 
+# What an OpenAPI document served by an endpoint of its own looks like (not an envelope).
+_OPENAPI_DOCUMENT: Final = {
+    "type": "object",
+    "required": ["openapi", "info", "paths"],
+    "properties": {"openapi": {"type": "string"}, "info": {"type": "object"}},
+}
+
+
 def error_codes() -> dict[str, int]:
     """Every ApiError code and its HTTP status, for clients that switch on `error.code`."""
     found: dict[str, int] = {}
@@ -147,6 +155,11 @@ def _operation(
         responses[str(status)] = {
             "description": _REASONS.get(status, "Success"),
             "content": _json_content(REF.format(model=envelope)),
+        }
+    if endpoint.document:
+        responses["200"] = {
+            "description": "The OpenAPI document",
+            "content": {"application/json": {"schema": _OPENAPI_DOCUMENT}},
         }
     error_statuses = set(endpoint.errors) | set(_COMMON_ERRORS)
     if endpoint.request is not None:

@@ -74,8 +74,20 @@ from aide.domain.projects import (
 from aide.domain.system_config import PlanName, PlansConfig
 from aide.domain.task_context import TaskContextView
 from aide.domain.task_dispatch import TaskDispatch, TaskDispatchMessage
-from aide.domain.task_events import StreamEventKind, TaskEvent, TaskEventList
-from aide.domain.task_groups import TaskGroup, TaskGroupCreate, TaskGroupStatus, TaskGroupView
+from aide.domain.task_events import (
+    StreamEventKind,
+    TaskEvent,
+    TaskEventList,
+    TaskEventListQuery,
+)
+from aide.domain.task_groups import (
+    TaskGroup,
+    TaskGroupCreate,
+    TaskGroupList,
+    TaskGroupListQuery,
+    TaskGroupStatus,
+    TaskGroupView,
+)
 from aide.domain.tasks import (
     Task,
     TaskCancel,
@@ -135,6 +147,7 @@ REQUESTS: Final[dict[str, type[BaseModel]]] = {
     "task_group_create": TaskGroupCreate,
     "task_cancel": TaskCancel,
     "task_list_query": TaskListQuery,
+    "task_group_list_query": TaskGroupListQuery,
     "project_create": ProjectCreate,
     "project_update": ProjectUpdate,
     "api_key_create": ApiKeyCreate,
@@ -226,6 +239,8 @@ class Endpoint:
     authenticated: bool = False
     description: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    document: bool = False
+    """The 200 answer is a JSON document of its own (the OpenAPI document), not an envelope."""
 
 
 @dataclass(frozen=True)
@@ -284,6 +299,8 @@ _PROJECTS: Final = _AuthenticatedFunction("projects", errors=(503,))
 # Every knowledge call names a scope: a bad projectId is 400, one the caller cannot read 404.
 _KNOWLEDGE: Final = _AuthenticatedFunction("knowledge", errors=(400, 404, 503))
 _ADMIN: Final = _AuthenticatedFunction("admin", errors=(401, 403))
+# Admins only (API keys: a scope granting admin:write, today only *): a probe makes work.
+_PROBES: Final = _AuthenticatedFunction("probes", errors=(401, 403))
 
 ENDPOINTS: Final[list[Endpoint]] = [
     Endpoint(
@@ -297,27 +314,42 @@ ENDPOINTS: Final[list[Endpoint]] = [
         tags=("platform",),
     ),
     Endpoint(
-        function="probes",
-        method="POST",
-        path="/",
-        operation_id="createProbe",
-        summary="Start an end-to-end probe of the event pipeline",
+        function="health",
+        method="GET",
+        path="/openapi.json",
+        operation_id="getOpenApi",
+        summary="This API reference (OpenAPI 3.1), as shared/openapi.json",
+        description=(
+            "The document itself, not wrapped in the envelope, for API tools (Swagger UI, "
+            "Redoc, client generators). Anonymous and cacheable."
+        ),
+        responses={200: None},
+        tags=("platform",),
+        document=True,
+    ),
+    _PROBES.operation(
+        "POST",
+        "/",
+        "createProbe",
+        "Start an end-to-end probe of the event pipeline (admins)",
+        ProbeCreated,
+        status=201,
         description=(
             "Writes probes/{probeId}; a Firestore trigger publishes it to Pub/Sub and the "
-            "subscriber writes probe_results/{probeId} once."
+            "subscriber writes probe_results/{probeId} once. Admins only (API keys need the "
+            "`admin:write` scope, which today only `*` grants): a probe costs writes, a trigger "
+            "and a message."
         ),
-        responses={201: ProbeCreated},
-        tags=("platform",),
+        tag="platform",
     ),
-    Endpoint(
-        function="probes",
-        method="GET",
-        path="/{probeId}",
-        operation_id="getProbe",
-        summary="A probe and, once the pipeline ran, its result",
-        responses={200: ProbeView},
+    _PROBES.operation(
+        "GET",
+        "/{probeId}",
+        "getProbe",
+        "A probe and, once the pipeline ran, its result (admins)",
+        ProbeView,
         errors=(404,),
-        tags=("platform",),
+        tag="platform",
     ),
     _TASKS.operation(
         "POST",
@@ -356,10 +388,15 @@ ENDPOINTS: Final[list[Endpoint]] = [
         "GET",
         "/{taskId}/events",
         "listTaskEvents",
-        "The task's event stream so far, oldest first (at most 500)",
+        "The task's event stream so far, oldest first, a page at a time",
         TaskEventList,
-        errors=(404,),
-        description="Clients then listen to tasks/{taskId}/events in Firestore for live updates.",
+        query=TaskEventListQuery,
+        errors=(400, 404),
+        description=(
+            "Pages as every list does: `limit` (1-100, default 100) and the previous page's "
+            "`nextCursor` as `cursor`; `nextCursor` is absent on the last page. Clients then "
+            "listen to tasks/{taskId}/events in Firestore for live updates."
+        ),
     ),
     _TASKS.operation(
         "POST",
@@ -432,6 +469,22 @@ ENDPOINTS: Final[list[Endpoint]] = [
             "DUPLICATE_DEPENDENCY, DEPENDENCY_CYCLE with details.cycle). Tasks without "
             "dependencies are dispatched at once; the others when their last dependency "
             "completes."
+        ),
+    ),
+    _TASK_GROUPS.operation(
+        "GET",
+        "/",
+        "listTaskGroups",
+        "The caller's task groups, newest first, with filters and cursor pagination",
+        TaskGroupList,
+        query=TaskGroupListQuery,
+        errors=(400,),
+        description=(
+            "The caller's own groups, or with `projectId` of a project the caller can read every "
+            "group of that project. Same cursor contract as every list; unknown or repeated "
+            "query parameters and bad cursors are 400. Clients list their groups live with the "
+            "Firestore query `task_groups where userId == uid order by createdAt desc` "
+            "(indexed, allowed by the rules)."
         ),
     ),
     _TASK_GROUPS.operation(

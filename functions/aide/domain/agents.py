@@ -4,6 +4,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from aide.domain import task_worker
 from aide.domain.base import DocumentModel, RequestModel
 from aide.domain.free_form import FreeFormMap
 from aide.domain.tasks import TaskCreate, TaskPriority
@@ -42,6 +43,24 @@ class Agent(DocumentModel):
     built_in: bool = False
     created_at: UtcDateTime = Field(default_factory=utc_now)
     updated_at: UtcDateTime = Field(default_factory=utc_now)
+
+
+class InvalidAgentDefinition(ValueError):
+    """An agent definition the platform cannot honour; nothing is written."""
+
+
+def validate_agent_definition(agent: Agent) -> Agent:
+    """`agent` unchanged if the platform can run it as defined, else InvalidAgentDefinition.
+    Every write of an agent definition goes through here (the seed; any admin path)."""
+    timeout = agent.limits.timeout_seconds
+    if timeout > task_worker.MAX_AGENT_TIMEOUT_SECONDS:
+        raise InvalidAgentDefinition(
+            f"agent {agent.id!r}: limits.timeoutSeconds {timeout} exceeds "
+            f"{task_worker.MAX_AGENT_TIMEOUT_SECONDS} (the task worker function's timeout of "
+            f"{task_worker.TIMEOUT_SECONDS} s less {task_worker.HEADROOM_SECONDS} s for the "
+            "run's own writes); the platform would kill the run mid-way"
+        )
+    return agent
 
 
 class AgentList(DocumentModel):

@@ -12,9 +12,24 @@ from aide.domain.timestamps import UtcDateTime, utc_now
 
 
 class ProjectVisibility(StrEnum):
+    """Who may read a project and what belongs to it (its tasks, task groups, their events and
+    its knowledge). Only the owner changes the project; only the owner and team members add
+    tasks or knowledge to it.
+
+    * private: the owner only;
+    * team: the owner and the members (`memberIds`);
+    * public: any signed-in user, read-only."""
+
     PRIVATE = "private"
     TEAM = "team"
     PUBLIC = "public"
+
+
+VISIBILITY_DESCRIPTION = (
+    "private: the owner only; team: the owner and its members; public: readable (never "
+    "writable) by any signed-in user. Applies to the project's tasks, task groups, events and "
+    "knowledge too."
+)
 
 
 class Project(DocumentModel):
@@ -22,7 +37,9 @@ class Project(DocumentModel):
     user_id: str  # the owner, as in the seed's `projects where userId ==`
     name: str
     description: str | None = None
-    visibility: ProjectVisibility = ProjectVisibility.PRIVATE
+    visibility: ProjectVisibility = Field(
+        default=ProjectVisibility.PRIVATE, description=VISIBILITY_DESCRIPTION
+    )
     settings: dict[str, Any] = Field(default_factory=dict)
     # Flat list of uids so security rules can test `request.auth.uid in resource.data.memberIds`.
     member_ids: list[str] = Field(default_factory=list)
@@ -30,6 +47,13 @@ class Project(DocumentModel):
     updated_at: UtcDateTime = Field(default_factory=utc_now)
 
     def can_read(self, uid: str) -> bool:
+        if self.visibility == ProjectVisibility.PUBLIC and uid:
+            return True
+        return self.can_contribute(uid)
+
+    def can_contribute(self, uid: str) -> bool:
+        """Whether `uid` may add tasks, task groups or knowledge to the project: its owner and,
+        in a team project, its members. Reading a public project grants nothing more."""
         if uid == self.user_id:
             return True
         return self.visibility == ProjectVisibility.TEAM and uid in self.member_ids
@@ -44,14 +68,16 @@ class ProjectCreate(RequestModel):
 
     name: str = Field(min_length=3, max_length=100)
     description: str | None = Field(default=None, max_length=1000)
-    visibility: ProjectVisibility = ProjectVisibility.PRIVATE
+    visibility: ProjectVisibility = Field(
+        default=ProjectVisibility.PRIVATE, description=VISIBILITY_DESCRIPTION
+    )
     settings: FreeFormMap | None = None
 
 
 class ProjectUpdate(RequestModel):
     name: str | None = Field(default=None, min_length=3, max_length=100)
     description: str | None = Field(default=None, max_length=1000)
-    visibility: ProjectVisibility | None = None
+    visibility: ProjectVisibility | None = Field(default=None, description=VISIBILITY_DESCRIPTION)
     settings: FreeFormMap | None = None
 
 

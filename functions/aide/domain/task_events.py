@@ -5,7 +5,8 @@ from typing import Any
 
 from pydantic import Field
 
-from aide.domain.base import DocumentModel
+from aide.domain.base import DocumentModel, RequestModel
+from aide.domain.page_cursor import MAX_PAGE_SIZE
 from aide.domain.task_lifecycle import TaskStatus
 from aide.domain.timestamps import UtcDateTime, utc_now
 
@@ -53,3 +54,15 @@ class TaskEventList(DocumentModel):
     """GET /tasks/{id}/events: the stream so far, oldest first (clients then listen live)."""
 
     events: list[TaskEvent]
+    # Absent on the last page; pass it back as `cursor` for the next one.
+    next_cursor: str | None = None
+
+
+class TaskEventListQuery(RequestModel):
+    """GET /tasks/{id}/events query string: oldest first, cursor pagination (the same cursor
+    contract as every list: aide.domain.page_cursor)."""
+
+    limit: int = Field(default=MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Page size")
+    cursor: str | None = Field(
+        default=None, min_length=1, max_length=2000, description="The previous page's nextCursor"
+    )

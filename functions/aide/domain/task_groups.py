@@ -9,8 +9,9 @@ from pydantic import Field
 from aide.domain.base import DocumentModel, RequestModel
 from aide.domain.document_ids import ResourceId
 from aide.domain.free_form import FreeFormMap
+from aide.domain.page_cursor import MAX_PAGE_SIZE
 from aide.domain.task_graph import MAX_GROUP_TASKS, GroupCounts, GroupStatus
-from aide.domain.tasks import TaskPriority
+from aide.domain.tasks import DEFAULT_PAGE_SIZE, TaskPriority
 from aide.domain.timestamps import UtcDateTime, utc_now
 
 # Names the contracts publish; the definitions live in task_graph.
@@ -59,3 +60,27 @@ class TaskGroupView(DocumentModel):
     """`data` of the task_groups endpoints."""
 
     task_group: TaskGroup
+
+
+class TaskGroupListQuery(RequestModel):
+    """GET /task_groups query string: equality filters, newest first, cursor pagination (the
+    cursor contract of every list, aide.domain.page_cursor)."""
+
+    status: GroupStatus | None = Field(default=None, description="Only groups in this status")
+    project_id: ResourceId | None = Field(
+        default=None,
+        description="Only this project's groups (every group of a project the caller can read)",
+    )
+    limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Page size")
+    cursor: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="The previous page's nextCursor, sent with the same filters",
+    )
+
+
+class TaskGroupList(DocumentModel):
+    task_groups: list[TaskGroup]
+    # Absent on the last page; pass it back as `cursor` with the same filters for the next one.
+    next_cursor: str | None = None

@@ -1,10 +1,17 @@
-"""CORS for the web frontend: browsers call the functions cross-origin with bearer tokens."""
+"""CORS for the web frontend: browsers call the functions cross-origin with bearer tokens.
+
+The allowed origins come from the CORS_ORIGINS param (aide.config.cors_origins): named origins,
+or '*'. In a deployed function '*' never matches the `null` origin (sandboxed iframes, `data:`
+and `file:` pages, which any site can produce); only naming "null" explicitly would allow it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from flask import Request, Response
+
+from aide import config
 
 ALLOWED_HEADERS = (
     "Authorization",
@@ -19,12 +26,17 @@ ALLOWED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 PREFLIGHT_MAX_AGE_SECONDS = 3600
 
 
+OPAQUE_ORIGIN = "null"
+
+
 def allowed_origin(origin: str | None, origins: Sequence[str]) -> str | None:
     if not origin:
         return None
-    if "*" in origins:
+    if origin in origins:
+        return origin
+    if "*" in origins and (origin != OPAQUE_ORIGIN or not config.is_deployed()):
         return "*"
-    return origin if origin in origins else None
+    return None
 
 
 def is_preflight(request: Request) -> bool:
@@ -45,6 +57,7 @@ def apply_cors(request: Request, response: Response, origins: Sequence[str]) -> 
     if origin is not None:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Expose-Headers"] = ", ".join(EXPOSED_HEADERS)
-    if "*" not in origins:
+    if "*" not in origins or config.is_deployed():
+        # The answer depends on the Origin header (deployed, even under '*': see `null`).
         response.headers.add("Vary", "Origin")
     return response

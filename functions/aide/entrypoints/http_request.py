@@ -11,6 +11,7 @@ from typing import Any, Final, TypeVar
 from flask import Request
 from pydantic import BaseModel, ValidationError
 
+from aide.entrypoints import json_text
 from aide.entrypoints.errors import (
     BadRequest,
     MalformedJson,
@@ -25,13 +26,10 @@ REPLAYED_HEADER: Final = "Idempotent-Replayed"
 M = TypeVar("M", bound=BaseModel)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def read_json(request: Request, *, max_bytes: int = MAX_BODY_BYTES) -> Any:
-    """The parsed JSON body. 413 over `max_bytes`; 400 for another content type, an empty body or
-    invalid JSON (details say where)."""
+    """The parsed JSON body. 413 over `max_bytes`; 400 for another content type, an empty body,
+    invalid JSON (details say where), nesting too deep or a number no field can hold
+    (aide.entrypoints.json_text)."""
     declared = request.content_length
     if declared is not None and declared > max_bytes:
         raise PayloadTooLarge(details={"maxBytes": max_bytes, "receivedBytes": declared})
@@ -46,7 +44,7 @@ def read_json(request: Request, *, max_bytes: int = MAX_BODY_BYTES) -> Any:
         raise MalformedJson("Request body is empty")
     try:
         text = raw.decode(request.mimetype_params.get("charset", "utf-8"))
-        return json.loads(text, parse_constant=_reject_constant)
+        return json_text.loads(text)
     except json.JSONDecodeError as error:
         raise MalformedJson(
             details={"line": error.lineno, "column": error.colno, "reason": error.msg}

@@ -61,6 +61,10 @@ def _scope(principal: Principal, project_id: str | None) -> KnowledgeScope:
     return knowledge.resolve_scope(get_firestore(), principal.uid, project_id)
 
 
+def _writable_scope(principal: Principal, project_id: str | None) -> KnowledgeScope:
+    return knowledge.resolve_writable_scope(get_firestore(), principal.uid, project_id)
+
+
 def _embedder() -> Embedder:
     try:
         return get_embedder()
@@ -88,7 +92,7 @@ def _write(scope: KnowledgeScope, operation: Callable[[StorageBudget], WriteResu
 @authenticated(scope=WRITE)
 def create_entities(request: Request, principal: Principal) -> Response:
     body = parse_body(request, EntitiesCreate)
-    scope = _scope(principal, body.project_id)
+    scope = _writable_scope(principal, body.project_id)
     embedder = _embedder()
     return _write(
         scope,
@@ -102,7 +106,7 @@ def create_entities(request: Request, principal: Principal) -> Response:
 @authenticated(scope=WRITE)
 def delete_entities(request: Request, principal: Principal) -> Response:
     body = parse_body(request, EntitiesDelete)
-    scope = _scope(principal, body.project_id)
+    scope = _writable_scope(principal, body.project_id)
     return _write(
         scope,
         lambda budget: knowledge.delete_entities(
@@ -115,7 +119,7 @@ def delete_entities(request: Request, principal: Principal) -> Response:
 @authenticated(scope=WRITE)
 def create_relations(request: Request, principal: Principal) -> Response:
     body = parse_body(request, RelationsCreate)
-    scope = _scope(principal, body.project_id)
+    scope = _writable_scope(principal, body.project_id)
     return _write(
         scope,
         lambda budget: knowledge.create_relations(
@@ -128,7 +132,7 @@ def create_relations(request: Request, principal: Principal) -> Response:
 @authenticated(scope=WRITE)
 def close_relations(request: Request, principal: Principal) -> Response:
     body = parse_body(request, RelationsClose)
-    scope = _scope(principal, body.project_id)
+    scope = _writable_scope(principal, body.project_id)
     return _write(
         scope,
         lambda budget: knowledge.close_relations(
@@ -141,7 +145,7 @@ def close_relations(request: Request, principal: Principal) -> Response:
 @authenticated(scope=WRITE)
 def delete_relations(request: Request, principal: Principal) -> Response:
     body = parse_body(request, RelationsDelete)
-    scope = _scope(principal, body.project_id)
+    scope = _writable_scope(principal, body.project_id)
     return _write(
         scope,
         lambda budget: knowledge.delete_relations(
@@ -154,7 +158,7 @@ def delete_relations(request: Request, principal: Principal) -> Response:
 @authenticated(scope=WRITE)
 def add_observations(request: Request, principal: Principal) -> Response:
     body = parse_body(request, ObservationsAdd)
-    scope = _scope(principal, body.project_id)
+    scope = _writable_scope(principal, body.project_id)
     embedder = _embedder()
     return _write(
         scope,
@@ -168,7 +172,7 @@ def add_observations(request: Request, principal: Principal) -> Response:
 @authenticated(scope=WRITE)
 def delete_observations(request: Request, principal: Principal) -> Response:
     body = parse_body(request, ObservationsDelete)
-    scope = _scope(principal, body.project_id)
+    scope = _writable_scope(principal, body.project_id)
     return _write(
         scope,
         lambda budget: knowledge.delete_observations(

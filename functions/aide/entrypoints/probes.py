@@ -1,4 +1,8 @@
-"""The probe pipeline's entry points: HTTP (create, read) and its two event handlers."""
+"""The probe pipeline's entry points: HTTP (create, read) and its two event handlers.
+
+A probe makes the platform work (a write, a trigger, a Pub/Sub message, a result write), so only
+admins may start or read one: an operator's diagnostic, never an anonymous endpoint. API keys
+need a scope granting `admin:write`; no resource scope does (today only `*` does)."""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from flask import Request, Response
 
 from aide.adapters.firestore_client import get_firestore
 from aide.domain.probes import ProbeCreated, ProbeMessage
+from aide.domain.users import UserRole
+from aide.entrypoints.auth import Principal, authenticated
 from aide.entrypoints.envelope import success
 from aide.entrypoints.errors import NotFound
 from aide.entrypoints.http_handler import handle
@@ -20,14 +26,19 @@ log = get_logger(__name__)
 router = Router("probes")
 
 
+PROBE_SCOPE = "admin:write"
+
+
 @router.route("POST", "/")
-def create_probe(request: Request) -> Response:
+@authenticated(required_role=UserRole.ADMIN, scope=PROBE_SCOPE)
+def create_probe(request: Request, principal: Principal) -> Response:
     probe = probes.create_probe(get_firestore())
     return success(ProbeCreated(probe_id=probe.id), status=201)
 
 
 @router.route("GET", "/{probe_id}")
-def read_probe(request: Request, probe_id: str) -> Response:
+@authenticated(required_role=UserRole.ADMIN, scope=PROBE_SCOPE)
+def read_probe(request: Request, principal: Principal, probe_id: str) -> Response:
     view = probes.get_probe(get_firestore(), probe_id)
     if view is None:
         raise NotFound("Probe not found")

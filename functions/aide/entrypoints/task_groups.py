@@ -1,11 +1,11 @@
-"""task_groups: POST /, GET /{groupId}, POST /{groupId}/cancel."""
+"""task_groups: POST /, GET /, GET /{groupId}, POST /{groupId}/cancel."""
 
 from __future__ import annotations
 
 from flask import Request, Response
 
 from aide.adapters.firestore_client import get_firestore
-from aide.domain.task_groups import TaskGroupCreate, TaskGroupView
+from aide.domain.task_groups import TaskGroupCreate, TaskGroupListQuery, TaskGroupView
 from aide.domain.tasks import TaskCancel
 from aide.entrypoints.auth import Principal, authenticated
 from aide.entrypoints.envelope import success
@@ -14,6 +14,7 @@ from aide.entrypoints.http_request import (
     idempotency_key,
     optional_body,
     parse_body,
+    query_params,
     replay_headers,
     validate,
 )
@@ -37,6 +38,14 @@ def create_task_group(request: Request, principal: Principal) -> Response:
         created.status_code,
         replay_headers(created.replayed),
     )
+
+
+@router.route("GET", "/")
+@authenticated(scope="task_groups:read")
+def list_task_groups(request: Request, principal: Principal) -> Response:
+    query = validate(TaskGroupListQuery, query_params(request))
+    with task_errors():
+        return success(task_groups.list_task_groups(get_firestore(), principal.uid, query))
 
 
 @router.route("GET", "/{group_id}")

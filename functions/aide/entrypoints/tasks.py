@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Request, Response
 
 from aide.adapters.firestore_client import get_firestore
-from aide.domain.task_events import TaskEventList
+from aide.domain.task_events import TaskEventListQuery
 from aide.domain.tasks import TaskCancel, TaskCreate, TaskListQuery, TaskView
 from aide.entrypoints.auth import Principal, authenticated
 from aide.entrypoints.envelope import success
@@ -57,9 +57,9 @@ def get_task(request: Request, principal: Principal, task_id: str) -> Response:
 @router.route("GET", "/{task_id}/events")
 @authenticated(scope="tasks:read")
 def list_events(request: Request, principal: Principal, task_id: str) -> Response:
+    query = validate(TaskEventListQuery, query_params(request))
     with task_errors():
-        events = tasks.list_task_events(get_firestore(), principal.uid, task_id)
-    return success(TaskEventList(events=events))
+        return success(tasks.list_task_events(get_firestore(), principal.uid, task_id, query))
 
 
 @router.route("POST", "/{task_id}/cancel")

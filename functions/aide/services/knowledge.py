@@ -29,6 +29,7 @@ from aide.adapters.repositories.knowledge import (
 from aide.adapters.repositories.projects import ProjectRepository
 from aide.adapters.unit_of_work import UnitOfWork, run_in_transaction
 from aide.domain import collections
+from aide.domain.access import InsufficientPermissions
 from aide.domain.document_size import document_bytes
 from aide.domain.knowledge import (
     EntityInput,
@@ -106,6 +107,19 @@ def resolve_scope(db: Client, uid: str, project_id: str | None) -> KnowledgeScop
     project = readable_project(ProjectRepository(db), uid, project_id)
     # Project knowledge belongs to the project (its owner's storage), whoever of its members
     # wrote it.
+    return KnowledgeScope(project.user_id, project.id)
+
+
+def resolve_writable_scope(db: Client, uid: str, project_id: str | None) -> KnowledgeScope:
+    """As resolve_scope, for a write: a project `uid` may read but not add to (someone else's
+    public project) raises InsufficientPermissions."""
+    if project_id is None:
+        return KnowledgeScope(uid)
+    project = readable_project(ProjectRepository(db), uid, project_id)
+    if not project.can_contribute(uid):
+        raise InsufficientPermissions(
+            "This project's knowledge is read-only to you: only its owner and members change it"
+        )
     return KnowledgeScope(project.user_id, project.id)
 
 

@@ -7,10 +7,11 @@ Plans an admin edited are never overwritten; plans missing from system_config ar
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from aide.adapters.unit_of_work import UnitOfWork, run_in_transaction
-from aide.domain.agents import Agent, AgentLimits, AgentProvider
+from aide.domain.agents import Agent, AgentLimits, AgentProvider, validate_agent_definition
 from aide.domain.system_config import PLANS_DOCUMENT_ID, default_plans_config
 from aide.domain.timestamps import utc_now
 
@@ -45,7 +46,7 @@ BUILT_IN_AGENTS: Final[tuple[Agent, ...]] = (
             "You are a coding agent. Produce working, tested code for the task, explain the "
             "changes briefly, and report anything you could not finish."
         ),
-        limits=AgentLimits(timeout_seconds=900, max_steps=30, concurrency=4),
+        limits=AgentLimits(timeout_seconds=480, max_steps=30, concurrency=4),
         built_in=True,
     ),
     Agent(
@@ -59,7 +60,7 @@ BUILT_IN_AGENTS: Final[tuple[Agent, ...]] = (
             "You are a research agent. Find the relevant facts for the task, cite where each "
             "comes from, and summarise what they mean for the user's goal."
         ),
-        limits=AgentLimits(timeout_seconds=600, max_steps=20, concurrency=4),
+        limits=AgentLimits(timeout_seconds=480, max_steps=20, concurrency=4),
         built_in=True,
     ),
     Agent(
@@ -95,17 +96,21 @@ def _definition(document: dict[str, Any]) -> dict[str, Any]:
     return {field: document.get(field) for field in _DEFINITION_FIELDS}
 
 
-def seed_platform(db: Client) -> None:
+def seed_platform(db: Client, built_in_agents: Sequence[Agent] = BUILT_IN_AGENTS) -> None:
+    """InvalidAgentDefinition, before anything is written, if an agent cannot run as defined."""
+    for agent in built_in_agents:
+        validate_agent_definition(agent)
+
     def apply(uow: UnitOfWork) -> None:
         agents, plans = uow.agents, uow.plans
-        agent_refs = [agents.ref(agent.id) for agent in BUILT_IN_AGENTS]
+        agent_refs = [agents.ref(agent.id) for agent in built_in_agents]
         plans_ref = plans.ref(PLANS_DOCUMENT_ID)
         snapshots = {
             snapshot.reference.path: snapshot
             for snapshot in uow.get_all([*agent_refs, plans_ref])
         }
         now = utc_now()
-        for agent, ref in zip(BUILT_IN_AGENTS, agent_refs, strict=True):
+        for agent, ref in zip(built_in_agents, agent_refs, strict=True):
             wanted = agent.model_copy(update={"created_at": now, "updated_at": now})
             snapshot = snapshots.get(ref.path)
             if snapshot is None or not snapshot.exists:

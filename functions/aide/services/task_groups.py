@@ -12,10 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from aide.adapters.repositories.projects import ProjectRepository
 from aide.adapters.repositories.task_groups import TaskGroupRepository
 from aide.adapters.unit_of_work import UnitOfWork
+from aide.domain.page_cursor import decode_cursor, encode_cursor, listing_fingerprint
 from aide.domain.task_graph import GroupCounts, validate_task_graph
-from aide.domain.task_groups import TaskGroup, TaskGroupCreate, TaskGroupMember
+from aide.domain.task_groups import (
+    TaskGroup,
+    TaskGroupCreate,
+    TaskGroupList,
+    TaskGroupListQuery,
+    TaskGroupMember,
+)
 from aide.domain.task_lifecycle import TaskStatus, TransitionReason, is_unfinished
 from aide.domain.tasks import Task
 from aide.services import audit_trail
@@ -124,6 +132,31 @@ def get_task_group(db: Client, user_id: str, group_id: str) -> TaskGroup:
     if group is None or not can_read(db, user_id, group.user_id, group.project_id):
         raise TaskGroupNotFound(group_id)
     return group
+
+
+def list_task_groups(db: Client, user_id: str, query: TaskGroupListQuery) -> TaskGroupList:
+    """A page of the groups the caller may read, newest first: their own, or with `projectId`
+    of a project they can read every group of that project (InvalidCursor for a cursor made for
+    another caller or other filters)."""
+    filters: dict[str, str] = {}
+    if query.project_id is not None:
+        project = ProjectRepository(db).get(query.project_id)
+        if project is None or not project.can_read(user_id):
+            filters["userId"] = user_id
+        filters["projectId"] = query.project_id
+    else:
+        filters["userId"] = user_id
+    if query.status is not None:
+        filters["status"] = query.status.value
+    fingerprint = listing_fingerprint(user_id, {"taskGroups": filters})
+    after = decode_cursor(query.cursor, fingerprint) if query.cursor else None
+    page = TaskGroupRepository(db).list_page(filters, limit=query.limit + 1, after=after)
+    has_more = len(page) > query.limit
+    page = page[: query.limit]
+    next_cursor = None
+    if has_more and page:
+        next_cursor = encode_cursor(page[-1].created_at, page[-1].id, fingerprint)
+    return TaskGroupList(task_groups=page, next_cursor=next_cursor)
 
 
 def cancel_task_group(

@@ -1,8 +1,9 @@
 """Tasks of one user: create (seed validation, optional dependencies on existing tasks), list with
 filters and cursor pagination, get, cancel (cascading) and retry.
 
-Who may see a task: its owner, and the members of the team project it belongs to (the project's
-owner too). Only the owner changes it. Anything else is reported as not found.
+Who may see a task: its owner, and whoever may read the project it belongs to (its owner, the
+members of a team project, anyone signed in for a public one). Only the owner changes it.
+Anything else is reported as not found.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from aide.domain.page_cursor import (
     listing_fingerprint,
 )
 from aide.domain.projects import Project
-from aide.domain.task_events import StreamEventKind, TaskEvent
+from aide.domain.task_events import StreamEventKind, TaskEvent, TaskEventList, TaskEventListQuery
 from aide.domain.task_graph import DependencyState, evaluate_dependencies
 from aide.domain.task_lifecycle import TaskStatus, TransitionReason
 from aide.domain.tasks import (
@@ -61,7 +62,6 @@ __all__ = [
 ]
 
 CREATE_SCOPE: Final = "tasks.create"
-EVENTS_LISTED: Final = 500
 
 
 class InvalidReference(ValueError):
@@ -99,12 +99,17 @@ class CreatedTask:
 def check_project(
     uow: UnitOfWork, user_id: str, project_id: str | None, *, field: str
 ) -> Project | None:
-    """The project tasks are created in: the caller must be able to read it."""
+    """The project tasks are created in: the caller must be its owner or a team member (a public
+    project is read-only to everybody else, and looks absent to them here)."""
     if project_id is None:
         return None
     project = uow.projects.get(project_id)
     if project is None or not project.can_read(user_id):
         raise InvalidReference(field, f"project '{project_id}' not found")
+    if not project.can_contribute(user_id):
+        raise InvalidReference(
+            field, f"project '{project_id}' is read-only to you: only its owner and members add"
+        )
     return project
 
 
@@ -242,14 +247,6 @@ def get_task(db: Client, user_id: str, task_id: str) -> Task:
     return task
 
 
-def list_task_events(
-    db: Client, user_id: str, task_id: str, *, limit: int = EVENTS_LISTED
-) -> list[TaskEvent]:
-    """The events of a task the caller may read, oldest first."""
-    task = get_task(db, user_id, task_id)
-    return TaskRepository(db).list_events(task.id, limit=limit)
-
-
 def list_tasks(db: Client, user_id: str, query: TaskListQuery) -> TaskList:
     """A page of the tasks the caller may read, newest first. With `projectId` of a project the
     caller can read (owner, or member of a team project): every task of that project; otherwise
@@ -279,6 +276,23 @@ def list_tasks(db: Client, user_id: str, query: TaskListQuery) -> TaskList:
     if has_more and page:
         next_cursor = encode_cursor(page[-1].created_at, page[-1].id, fingerprint)
     return TaskList(tasks=page, next_cursor=next_cursor)
+
+
+def list_task_events(
+    db: Client, user_id: str, task_id: str, query: TaskEventListQuery
+) -> TaskEventList:
+    """A page of the events of a task the caller may read, oldest first; the cursor is bound to
+    the caller and the task (TaskNotFound, InvalidCursor)."""
+    task = get_task(db, user_id, task_id)
+    fingerprint = listing_fingerprint(user_id, {"taskEvents": task.id})
+    after = decode_cursor(query.cursor, fingerprint) if query.cursor else None
+    page = TaskRepository(db).events_page(task.id, limit=query.limit + 1, after=after)
+    has_more = len(page) > query.limit
+    page = page[: query.limit]
+    next_cursor = None
+    if has_more and page:
+        next_cursor = encode_cursor(page[-1].timestamp, page[-1].id, fingerprint)
+    return TaskEventList(events=page, next_cursor=next_cursor)
 
 
 # --- changes ----------------------------------------------------------------------------------

@@ -68,6 +68,23 @@ class TaskRepository(Repository[Task]):
         )
         return [snapshot.id for snapshot in query.stream()]
 
+    def events_page(
+        self, task_id: str, *, limit: int, after: tuple[Any, str] | None = None
+    ) -> list[TaskEvent]:
+        """Up to `limit` of the task's events, oldest first (ties by id), after the
+        (timestamp, id) position `after` (aide.domain.page_cursor)."""
+        events = self.events(task_id)
+        query: Any = events.order_by("timestamp").order_by("__name__")
+        if after is not None:
+            timestamp, event_id = after
+            query = query.start_after(
+                {"timestamp": timestamp, "__name__": events.document(event_id)}
+            )
+        return [
+            TaskEvent.from_document(snapshot.to_dict() or {})
+            for snapshot in query.limit(limit).stream()
+        ]
+
     def list_page(
         self,
         filters: TaskFilters,
