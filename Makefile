@@ -12,10 +12,10 @@ PYTEST_ARGS ?=
 # The web dashboard (web/): its own package.json and lockfile; Vite builds it into web/dist, the
 # directory firebase.json's hosting section serves.
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) \
-	web/index.html web/vite.config.ts web/tsconfig.json
+	web/index.html web/vite.config.ts web/tsconfig.json shared/constants.json
 WEB_BUILD := web/dist/index.html
 
-.PHONY: help setup dev test test-firebase lint typecheck contracts bench clean web
+.PHONY: help setup chromium dev test test-firebase lint typecheck contracts bench clean web
 
 help:
 	@echo "make dev            the whole platform locally (Firestore, Auth, Pub/Sub, Storage, functions,"
@@ -27,7 +27,20 @@ help:
 	@echo "make contracts      regenerate shared/ (JSON Schemas, OpenAPI, constants) from the models"
 	@echo "make bench          run benchmarks/ and write benchmarks/results/"
 
-setup: $(VENV)/.installed node_modules/.installed web/node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed web/node_modules/.installed chromium
+
+# The browser tests drive Debian's Chromium (Playwright may not download browser builds here).
+# Installed with apt when missing and we are root; otherwise say how, and let the tests decide
+# (they fail under CI=true, skip with the reason elsewhere).
+chromium:
+	@if [ -n "$$AIDE_CHROMIUM" ] || command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "NOTE: no chromium: browser tests need it. Install it with 'sudo apt-get install chromium'" \
+			"(Debian/Ubuntu) or set AIDE_CHROMIUM=/path/to/chromium."; \
+	fi
 
 $(VENV)/.installed: functions/requirements.txt requirements-dev.txt constraints.txt
 	@test -x $(PY) || $(BOOTSTRAP_PYTHON) -m venv $(VENV)

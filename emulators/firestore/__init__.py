@@ -1,4 +1,5 @@
-"""An offline Firestore emulator: gRPC ``google.firestore.v1.Firestore`` plus an admin HTTP API.
+"""An offline Firestore emulator: ``google.firestore.v1.Firestore`` over gRPC and, on the same
+port, over HTTP/1.1 for browsers (WebChannel + REST), plus an admin HTTP API.
 
     emulator = FirestoreEmulator().start()      # free ports on 127.0.0.1
     os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.address
@@ -10,12 +11,17 @@ See README.md in this directory for the admin endpoints and what differs from pr
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 from concurrent import futures
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
+
+if TYPE_CHECKING:
+    from emulators.firestore.webchannel import ChannelTimings
 
 __all__ = ["FirestoreEmulator"]
 
@@ -33,8 +39,10 @@ class FirestoreEmulator:
         import_dir: str | Path | None = None,
         export_on_exit: str | Path | None = None,
         rules_path: str | Path | None = None,
+        channel_timings: ChannelTimings | None = None,
     ) -> None:
         from emulators.firestore.service import FirestoreService
+        from emulators.firestore.webchannel import ChannelRegistry
 
         self.host = host
         self._requested_port = port
@@ -46,7 +54,10 @@ class FirestoreEmulator:
             self.service.indexes.load_default(indexes_path)
         if rules_path is not None:
             self.service.rules.load_default(rules_path)
+        self.channels = ChannelRegistry(self.service, channel_timings)
         self._server: grpc.Server | None = None
+        self._front: Any = None
+        self._socket_dir: str | None = None
         self._executor: futures.ThreadPoolExecutor | None = None
         self._admin: Any = None
         self._admin_thread: threading.Thread | None = None
@@ -56,6 +67,8 @@ class FirestoreEmulator:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> FirestoreEmulator:
         from emulators.firestore.admin import make_admin_server, serve_in_background
+        from emulators.firestore.http_gateway import make_connection_handler
+        from emulators.firestore.multiplex import Multiplexer
         from emulators.firestore.persistence import import_documents
 
         if self._import_dir is not None:
@@ -72,11 +85,28 @@ class FirestoreEmulator:
                 ("grpc.max_send_message_length", 64 * 1024 * 1024),
             ],
         )
-        self.port = server.add_insecure_port(f"{self.host}:{self._requested_port}")
-        if not self.port:
-            raise OSError(f"cannot bind Firestore emulator to {self.host}:{self._requested_port}")
+        # grpcio serves a Unix socket; the public port is the multiplexer's, which joins gRPC
+        # connections to that socket and answers HTTP/1.1 itself (see multiplex.py).
+        self._socket_dir = tempfile.mkdtemp(prefix="firestore-emulator-")
+        grpc_socket = f"{self._socket_dir}/grpc.sock"
+        if not server.add_insecure_port(f"unix:{grpc_socket}"):
+            raise OSError(f"cannot bind the Firestore emulator's gRPC socket {grpc_socket}")
         server.start()
         self._server = server
+        try:
+            self._front = Multiplexer(
+                self.host,
+                self._requested_port,
+                grpc_socket,
+                make_connection_handler(self.service, self.channels),
+            )
+        except OSError as exc:
+            self.stop()
+            raise OSError(
+                f"cannot bind Firestore emulator to {self.host}:{self._requested_port}: {exc}"
+            ) from exc
+        self.port = self._front.port
+        self._front.start()
         self._admin = make_admin_server(self, self.host, self._requested_admin_port)
         self.admin_port = int(self._admin.server_address[1])
         self._admin_thread = serve_in_background(self._admin)
@@ -86,9 +116,16 @@ class FirestoreEmulator:
         from emulators.firestore import transactions
         from emulators.firestore.persistence import export_documents
 
+        if self._front is not None:
+            self._front.stop()
+            self._front = None
+        self.channels.stop()
         if self._server is not None:
             self._server.stop(grace).wait(timeout=5)
             self._server = None
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = None
         # Requests still waiting for a document lock must not outlive the server.
         for db in self.service.store.databases():
             with db.cond:

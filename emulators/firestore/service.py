@@ -55,6 +55,7 @@ from emulators.firestore.protos import (
     RunQueryResponse,
     UpdateDocumentRequest,
     Write,
+    WriteRequest,
     WriteResult,
 )
 from emulators.firestore.query import field_segments, project, run_query
@@ -63,7 +64,12 @@ from emulators.firestore.rules.enforcement import RulesPolicy
 from emulators.firestore.store import Change, Database, Store
 from emulators.firestore.transactions import Transaction
 from emulators.firestore.triggers import TriggerDispatcher
-from emulators.firestore.writes import apply_write, write_target
+from emulators.firestore.writes import (
+    apply_write,
+    check_precondition,
+    verify_target,
+    write_target,
+)
 
 SERVICE_NAME = "google.firestore.v1.Firestore"
 _AUTO_ID_ALPHABET = string.ascii_letters + string.digits
@@ -188,6 +194,12 @@ class FirestoreService:
                     current = pending.get(name, _EMPTY)
                     if current is _EMPTY:
                         current = db.get(name)
+                    if verify_target(write) is not None:
+                        # The web SDK's transactions end with one verify per document they
+                        # read and did not write: a precondition only, nothing is written.
+                        check_precondition(write, name, current)
+                        results.append(WriteResult())
+                        continue
                     outcome = apply_write(write, name, current, commit_ts)
                     result = WriteResult()
                     result.transform_results.extend(outcome.transform_results)
@@ -487,6 +499,13 @@ class FirestoreService:
         )
         return session.responses(requests, context)
 
+    def write(self, requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
+        from emulators.firestore.write_stream import WriteStream
+
+        stream = WriteStream(self, self.rules.caller(context))
+        for request in requests:
+            yield stream.handle(request)
+
     # ------------------------------------------------------------------ wiring
     def generic_handler(self) -> grpc.GenericRpcHandler:
         unary: dict[str, tuple[Callable[..., Any], Any]] = {
@@ -522,6 +541,11 @@ class FirestoreService:
         handlers["Listen"] = grpc.stream_stream_rpc_method_handler(
             _stream_errors(self.listen),
             request_deserializer=ListenRequest.FromString,
+            response_serializer=_serialize,
+        )
+        handlers["Write"] = grpc.stream_stream_rpc_method_handler(
+            _stream_errors(self.write),
+            request_deserializer=WriteRequest.FromString,
             response_serializer=_serialize,
         )
         return grpc.method_handlers_generic_handler(SERVICE_NAME, handlers)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf.unknown_fields import UnknownFieldSet
 
 from emulators.firestore import values
 from emulators.firestore.errors import EmulatorError
@@ -49,6 +50,39 @@ def check_precondition(write: Any, name: str, current: Any) -> None:
         )
 
 
+# ``Write.verify`` (field 5: a precondition-only write, what the web SDK's transactions send
+# for documents they read but did not write) is missing from the protos google-cloud-firestore
+# ships, so it travels as an unknown field: kept by protobuf on the wire, read back here.
+_VERIFY_FIELD = 5
+_LENGTH_DELIMITED = 2
+
+
+def verify_target(write: Any) -> str | None:
+    """The document a ``verify`` write checks, or None for any other write."""
+    if write.WhichOneof("operation") is not None:
+        return None
+    for field in UnknownFieldSet(write):
+        if field.field_number == _VERIFY_FIELD and field.wire_type == _LENGTH_DELIMITED:
+            return bytes(field.data).decode("utf-8")
+    return None
+
+
+def set_verify(write: Any, name: str) -> None:
+    """Make ``write`` a ``verify`` of ``name`` (for requests parsed from JSON)."""
+    data = name.encode("utf-8")
+    length = len(data)
+    varint = bytearray()
+    while True:
+        byte = length & 0x7F
+        length >>= 7
+        if length:
+            varint.append(byte | 0x80)
+        else:
+            varint.append(byte)
+            break
+    write.MergeFromString(bytes([(_VERIFY_FIELD << 3) | _LENGTH_DELIMITED]) + bytes(varint) + data)
+
+
 def write_target(write: Any) -> str:
     kind = write.WhichOneof("operation")
     if kind == "update":
@@ -57,6 +91,9 @@ def write_target(write: Any) -> str:
         return str(write.delete)
     if kind == "transform":
         return str(write.transform.document)
+    verified = verify_target(write)
+    if verified is not None:
+        return verified
     raise EmulatorError(grpc.StatusCode.INVALID_ARGUMENT, "A write must have an operation")
 
 
