@@ -8,6 +8,8 @@ export interface GroupRow {
   priority: TaskPriority;
   agentId: string;
   dependsOn: string;
+  /** Optional JSON object: the task's inputs (e.g. an agent's knobs). */
+  inputs: string;
 }
 
 export interface GroupCreateBody {
@@ -19,8 +21,31 @@ export interface GroupCreateBody {
     description: string;
     priority: TaskPriority;
     agentId?: string;
+    inputs?: Record<string, unknown>;
     dependencies: string[];
   }[];
+}
+
+export class InputsError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(message);
+  }
+}
+
+/** The inputs text of a form as an object: empty → undefined; anything but a JSON object →
+ * InputsError naming `field`, shown under that field before anything is sent. */
+export function parseInputs(text: string, field: string): Record<string, unknown> | undefined {
+  if (!text.trim()) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new InputsError(field, "Inputs must be valid JSON");
+  }
+  if (value == null || typeof value !== "object" || Array.isArray(value)) {
+    throw new InputsError(field, "Inputs must be a JSON object");
+  }
+  return value as Record<string, unknown>;
 }
 
 /** "a, b c" → ["a", "b", "c"]: refs separated by commas and/or spaces. */
@@ -32,17 +57,21 @@ export function parseDependsOn(text: string): string[] {
 }
 
 /** The POST /task_groups body for the form; validation (refs, cycles, lengths) is the API's,
- * whose messages the form shows by field. */
+ * whose messages the form shows by field. Throws InputsError for inputs that are not a JSON object. */
 export function groupBody(name: string, projectId: string, rows: GroupRow[]): GroupCreateBody {
   const body: GroupCreateBody = {
-    tasks: rows.map((row) => ({
-      ref: row.ref.trim(),
-      title: row.title,
-      description: row.description,
-      priority: row.priority,
-      ...(row.agentId ? { agentId: row.agentId } : {}),
-      dependencies: parseDependsOn(row.dependsOn),
-    })),
+    tasks: rows.map((row, index) => {
+      const inputs = parseInputs(row.inputs, `tasks.${index}.inputs`);
+      return {
+        ref: row.ref.trim(),
+        title: row.title,
+        description: row.description,
+        priority: row.priority,
+        ...(row.agentId ? { agentId: row.agentId } : {}),
+        ...(inputs ? { inputs } : {}),
+        dependencies: parseDependsOn(row.dependsOn),
+      };
+    }),
   };
   if (name.trim()) body.name = name.trim();
   if (projectId) body.projectId = projectId;
@@ -50,7 +79,7 @@ export function groupBody(name: string, projectId: string, rows: GroupRow[]): Gr
 }
 
 export function emptyRow(index: number): GroupRow {
-  return { ref: `t${index + 1}`, title: "", description: "", priority: "medium", agentId: "", dependsOn: "" };
+  return { ref: `t${index + 1}`, title: "", description: "", priority: "medium", agentId: "", dependsOn: "", inputs: "" };
 }
 
 /** A three-level example: research → two designs in parallel → review. */
@@ -62,6 +91,7 @@ export function sampleRows(): GroupRow[] {
     priority: "medium",
     agentId: "",
     dependsOn,
+    inputs: "",
   });
   return [
     row("research", "Research the topic", "Collect the facts the designs will need", ""),

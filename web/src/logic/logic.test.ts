@@ -3,7 +3,7 @@ import { computeAlerts, isStale, STALE_AFTER_MS } from "./alerts";
 import { errorsFor, fieldErrors, normalisePath, unplacedErrors } from "./fieldErrors";
 import { formatBytes, formatDuration, formatRelative, toDate } from "./format";
 import { groupGraph, layeredPositions, nodeLabel, statusChanges } from "./graph";
-import { groupBody, parseDependsOn, sampleRows } from "./groupForm";
+import { groupBody, InputsError, parseDependsOn, parseInputs, sampleRows } from "./groupForm";
 import { currentCursor, firstPage, nextPage, pageIndex, previousPage, splitPage } from "./paging";
 import { level, resourceRows } from "./resources";
 import { boundedCount, formatCount, formatRate, headerStats, startOfDay, successRate } from "./stats";
@@ -232,16 +232,18 @@ describe("timeline", () => {
     { id: "3", taskId: "t", kind: "completed", sequence: 3, timestamp: "2026-05-03T10:00:03Z" },
     { id: "1", taskId: "t", kind: "started", sequence: 1, timestamp: "2026-05-03T10:00:01Z" },
     { id: "h", taskId: "t", kind: "heartbeat", sequence: null, timestamp: "2026-05-03T10:00:02Z" },
-    { id: "2", taskId: "t", kind: "step", sequence: 2, tokens: { promptTokens: 10, completionTokens: 5 } },
+    { id: "2", taskId: "t", kind: "step", sequence: 2, timestamp: "2026-05-03T10:00:02Z", tokens: { promptTokens: 10, completionTokens: 5 } },
+    { id: "2b", taskId: "t", kind: "step", sequence: 3, timestamp: "2026-05-03T10:00:02Z" },
+    { id: "0", taskId: "t", kind: "queued", sequence: null, timestamp: "2026-05-03T10:00:00Z" },
     { id: "r", taskId: "t", kind: "retried", timestamp: "2026-05-03T10:00:04Z" },
     { id: "f", taskId: "t", kind: "failed", timestamp: "2026-05-03T10:00:05Z", message: "provider down" },
   ];
-  it("orders by sequence then time, hides heartbeats and totals tokens, retries and errors", () => {
+  it("orders by time then sequence, hides heartbeats and totals tokens, retries and errors", () => {
     const { entries, totals } = timeline(events);
-    expect(entries.map((e) => e.id)).toEqual(["1", "2", "3", "r", "f"]);
-    expect(entries[1]!.tokens).toBe(15);
-    expect(entries[4]!.tone).toBe("error");
-    expect(totals).toEqual({ steps: 1, tokens: 15, retries: 1, errors: 1 });
+    expect(entries.map((e) => e.id)).toEqual(["0", "1", "2", "2b", "3", "r", "f"]);
+    expect(entries[2]!.tokens).toBe(15);
+    expect(entries[6]!.tone).toBe("error");
+    expect(totals).toEqual({ steps: 2, tokens: 15, retries: 1, errors: 1 });
   });
 });
 
@@ -262,6 +264,23 @@ describe("group form", () => {
     ]);
     expect(groupBody("", "", sampleRows())).not.toHaveProperty("name");
     expect(body.tasks[0]).not.toHaveProperty("agentId");
+    expect(body.tasks[0]).not.toHaveProperty("inputs");
+    const rows = sampleRows();
+    rows[1]!.inputs = '{"steps": 2}';
+    expect(groupBody("", "", rows).tasks[1]!.inputs).toEqual({ steps: 2 });
+  });
+  it("refuses inputs that are not a JSON object, naming the field", () => {
+    expect(parseInputs("  ", "inputs")).toBeUndefined();
+    expect(() => parseInputs("{", "inputs")).toThrow("valid JSON");
+    const rows = sampleRows();
+    rows[2]!.inputs = "[1]";
+    try {
+      groupBody("", "", rows);
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(InputsError);
+      expect((error as InputsError).field).toBe("tasks.2.inputs");
+    }
   });
 });
 

@@ -54,14 +54,15 @@ function tokensOf(event: TaskEvent): number | null {
   return sum || null;
 }
 
-/** The task's event stream, oldest first (by sequence, then time), heartbeats left out. */
+/** The task's event stream, oldest first (by time; a run's steps written in the same instant
+ * by their sequence), heartbeats left out. */
 export function timeline(events: TaskEvent[]): { entries: TimelineEntry[]; totals: TimelineTotals } {
   const sorted = [...events]
     .filter((e) => e.kind !== "heartbeat")
     .sort((a, b) => {
-      const bySequence = (a.sequence ?? Number.MAX_SAFE_INTEGER) - (b.sequence ?? Number.MAX_SAFE_INTEGER);
-      if (bySequence !== 0) return bySequence;
-      return (toMillis(a.timestamp) ?? 0) - (toMillis(b.timestamp) ?? 0);
+      const byTime = (toMillis(a.timestamp) ?? 0) - (toMillis(b.timestamp) ?? 0);
+      if (byTime !== 0) return byTime;
+      return (a.sequence ?? 0) - (b.sequence ?? 0);
     });
   const totals: TimelineTotals = { steps: 0, tokens: 0, retries: 0, errors: 0 };
   const entries = sorted.map((event) => {

@@ -11,6 +11,23 @@ const RESOURCES = ["tasks", "task_groups", "projects", "agents", "users", "knowl
 /** API keys are server-only documents (no client may read them, not even their owner): this
  * screen uses GET /api_keys, again after each create and revoke it makes. */
 export function ApiKeys() {
+  const { profile } = useSession();
+  if (!profile) return <p aria-busy="true">Loading…</p>;
+  if (profile.role !== "developer" && profile.role !== "admin") {
+    return (
+      <div>
+        <h1>API keys</h1>
+        <p className="banner warning" data-role-required>
+          API keys need the developer role; your account has the {profile.role ?? "user"} role. An administrator
+          can change it.
+        </p>
+      </div>
+    );
+  }
+  return <ApiKeysOfDeveloper />;
+}
+
+function ApiKeysOfDeveloper() {
   const { api } = useSession();
   const [keys, setKeys] = useState<ApiKeyView[] | null>(null);
   const [error, setError] = useState<unknown>(null);

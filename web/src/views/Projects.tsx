@@ -38,6 +38,9 @@ export function Projects() {
   return (
     <div>
       <h1>Projects</h1>
+      <p className="muted">
+        Team members are added by user id. Yours is <code data-my-uid>{user.uid}</code>.
+      </p>
       <div className="detail-grid">
         <Panel title="Your projects">
           {projects.length === 0 ? <Empty>No projects yet.</Empty> : null}

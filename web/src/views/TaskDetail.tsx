@@ -101,7 +101,7 @@ export function TaskDetail({ id }: { id: string }) {
           {entries.length === 0 ? (
             <Empty>No events yet.</Empty>
           ) : (
-            <ol className="timeline">
+            <ol className="timeline" tabIndex={0} aria-label="Events, oldest first">
               {entries.map((e) => (
                 <li key={e.id} className={`tone-${e.tone}`} data-kind={e.kind}>
                   <strong>{e.title}</strong> <time>{e.time ? e.time.toLocaleTimeString() : ""}</time>

@@ -4,7 +4,7 @@ import { ApiError, newIdempotencyKey } from "../api";
 import { useLiveQuery } from "../data/listen";
 import { agentsQuery } from "../data/queries";
 import { fieldErrors, unplacedErrors, type FieldErrors } from "../logic/fieldErrors";
-import { emptyRow, groupBody, sampleRows, type GroupRow } from "../logic/groupForm";
+import { emptyRow, groupBody, InputsError, parseInputs, sampleRows, type GroupRow } from "../logic/groupForm";
 import { TASK_PRIORITIES, type Agent, type Task, type TaskGroup, type TaskPriority } from "../types";
 import { useSession } from "./context";
 import { useProjects } from "./TaskList";
@@ -25,6 +25,10 @@ function useSubmit() {
     try {
       return await action(key.current);
     } catch (caught) {
+      if (caught instanceof InputsError) {
+        setErrors({ [caught.field]: [caught.message] });
+        return null;
+      }
       if (caught instanceof ApiError && caught.status >= 400 && caught.status < 500) {
         setErrors(fieldErrors(caught.body));
         // The body was refused: the next attempt is a different request.
@@ -44,20 +48,31 @@ export function NewTask() {
   const [, navigate] = useLocation();
   const agents = useLiveQuery<Agent>(agentsQuery(db), "agents");
   const projects = useProjects();
-  const [form, setForm] = useState({ title: "", description: "", priority: "medium" as TaskPriority, agentId: "", projectId: "" });
+  const [form, setForm] = useState({
+    title: "",
+    description: "",
+    priority: "medium" as TaskPriority,
+    agentId: "",
+    projectId: "",
+    inputs: "",
+  });
   const { busy, errors, error, run } = useSubmit();
-  const placed = ["title", "description", "priority", "agentId", "projectId"];
+  const placed = ["title", "description", "priority", "agentId", "projectId", "inputs"];
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    const body = {
-      title: form.title,
-      description: form.description,
-      priority: form.priority,
-      ...(form.agentId ? { agentId: form.agentId } : {}),
-      ...(form.projectId ? { projectId: form.projectId } : {}),
-    };
-    const created = await run((key) => api.create<{ task: Task }>("/tasks", body, key));
+    const created = await run((key) => {
+      const inputs = parseInputs(form.inputs, "inputs");
+      const body = {
+        title: form.title,
+        description: form.description,
+        priority: form.priority,
+        ...(form.agentId ? { agentId: form.agentId } : {}),
+        ...(form.projectId ? { projectId: form.projectId } : {}),
+        ...(inputs ? { inputs } : {}),
+      };
+      return api.create<{ task: Task }>("/tasks", body, key);
+    });
     if (created) navigate(`/tasks/${created.task.id}`);
   }
 
@@ -106,6 +121,9 @@ export function NewTask() {
           </select>
         )}
       </Field>
+      <Field label="Inputs (JSON object, optional)" name="inputs" errors={errors} hint='For example {"steps": 3}'>
+        {(p) => <textarea {...p} rows={2} value={form.inputs} onChange={set("inputs")} />}
+      </Field>
       <div className="actions">
         <button type="submit" className="primary" disabled={busy}>
           Create task
@@ -127,7 +145,9 @@ export function NewGroup() {
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    const created = await run((key) => api.create<{ taskGroup: TaskGroup }>("/task_groups", groupBody(name, projectId, rows), key));
+    const created = await run((key) =>
+      api.create<{ taskGroup: TaskGroup }>("/task_groups", groupBody(name, projectId, rows), key),
+    );
     if (created) navigate(`/groups/${created.taskGroup.id}`);
   }
 
@@ -183,6 +203,9 @@ export function NewGroup() {
           </Field>
           <Field label="Depends on (refs)" name={`tasks.${index}.dependencies`} errors={errors}>
             {(p) => <input {...p} value={row.dependsOn} onChange={(e) => update(index, { dependsOn: e.target.value })} />}
+          </Field>
+          <Field label="Inputs (JSON)" name={`tasks.${index}.inputs`} errors={errors}>
+            {(p) => <input {...p} value={row.inputs} onChange={(e) => update(index, { inputs: e.target.value })} />}
           </Field>
           <button type="button" onClick={() => setRows(rows.filter((_, i) => i !== index))} disabled={rows.length === 1}>
             Remove task {index + 1}
