@@ -26,17 +26,25 @@ def speedup(ours: float, peer: float, higher_is_better: bool) -> float:
 
 
 def build(
-    ours: dict[str, Any], peer: dict[str, Any] | None, peer_error: str | None
+    ours: dict[str, Any],
+    peer: dict[str, Any] | None,
+    peer_error: str | None,
+    direct: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     ratios = {}
     if peer is not None:
         ratios = {key: speedup(ours[key], peer[key], higher) for key, _, higher in ROWS}
+    multiplexed = {}
+    if direct is not None:
+        multiplexed = {key: speedup(ours[key], direct[key], higher) for key, _, higher in ROWS}
     return {
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "ours": ours,
         "peer": peer,
         "peer_error": peer_error,
         "speedup_ours_over_peer": ratios,
+        "ours_direct": direct,
+        "public_port_vs_direct": multiplexed,
     }
 
 
@@ -80,6 +88,23 @@ def markdown(result: dict[str, Any]) -> str:
                 f"{counts.get(kind, 0):g}" for kind in ("reads", "writes", "deletes")
             )
             lines.append(f"| {operation} | {cells} |")
+    direct, multiplexed = result.get("ours_direct"), result.get("public_port_vs_direct")
+    if direct and multiplexed:
+        lines += [
+            "",
+            "What the one public port costs (gRPC and HTTP/1.1 multiplexed; gRPC connections "
+            "joined to grpcio's Unix socket by a splice pump): the same emulator in the same run, "
+            "reached through the public port and directly on grpcio's own TCP port (`--grpc-port`,"
+            " the path every gRPC client had before the port served browsers too); "
+            "ratio < 1: the public port is slower.",
+            "",
+            "| figure | public port | direct | ratio (public vs direct) |",
+            "|---|---:|---:|---:|",
+        ]
+        for key, label, _ in ROWS:
+            lines.append(
+                f"| {label} | {ours[key]:.2f} | {direct[key]:.2f} | {multiplexed[key]:.2f}x |"
+            )
     if result["peer_error"]:
         lines.append(f"\nPeer failed: {result['peer_error']}")
     lines.append(

@@ -27,6 +27,9 @@ class Target:
 
     host: str
     admin_url: str | None = None
+    # Ours only: grpcio's own TCP port, the gRPC path without the public port's multiplexer
+    # (what every gRPC client used before the port served HTTP/1.1 too).
+    direct_host: str | None = None
 
 
 def ensure_peer_installed() -> None:
@@ -69,7 +72,7 @@ def _wait_for_line(process: subprocess.Popen[str], pattern: re.Pattern[str]) -> 
 
 
 @contextlib.contextmanager
-def _running(args: list[str], cwd: Path, pattern: str) -> Iterator[str]:
+def _running(args: list[str], cwd: Path, pattern: str) -> Iterator[tuple[str, re.Match[str]]]:
     """Run ``args`` until the context exits; yields ``127.0.0.1:<port>`` from its ready line."""
     process = subprocess.Popen(
         args,
@@ -81,7 +84,7 @@ def _running(args: list[str], cwd: Path, pattern: str) -> Iterator[str]:
     )
     try:
         match = _wait_for_line(process, re.compile(pattern))
-        yield f"127.0.0.1:{match.group('port')}"
+        yield f"127.0.0.1:{match.group('port')}", match
     finally:
         process.terminate()
         try:
@@ -96,9 +99,12 @@ def ours() -> Iterator[Target]:
     """This repository's emulator (``python -m emulators.firestore``)."""
     admin_port = free_port()
     args = [sys.executable, "-m", "emulators.firestore", "--host", "127.0.0.1", "--port", "0"]
-    args += ["--admin-port", str(admin_port)]
-    with _running(args, REPO, r"Firestore emulator ready on [\d.]+:(?P<port>\d+)") as host:
-        yield Target(host, f"http://127.0.0.1:{admin_port}")
+    args += ["--admin-port", str(admin_port), "--grpc-port", "0"]
+    pattern = (
+        r"Firestore emulator ready on [\d.]+:(?P<port>\d+) \(gRPC direct on (?P<direct>[\d.:]+)\)"
+    )
+    with _running(args, REPO, pattern) as (host, match):
+        yield Target(host, f"http://127.0.0.1:{admin_port}", match.group("direct"))
 
 
 @contextlib.contextmanager
@@ -108,5 +114,5 @@ def peer() -> Iterator[Target]:
     node = shutil.which("node")
     if node is None:
         raise RuntimeError("node is required to run the peer emulator")
-    with _running([node, "start.js", "0"], PEER_DIR, r"ready (?P<port>\d+)") as host:
+    with _running([node, "start.js", "0"], PEER_DIR, r"ready (?P<port>\d+)") as (host, _):
         yield Target(host)

@@ -40,6 +40,8 @@ class FirestoreEmulator:
         export_on_exit: str | Path | None = None,
         rules_path: str | Path | None = None,
         channel_timings: ChannelTimings | None = None,
+        grpc_socket: str | Path | None = None,
+        grpc_port: int | None = None,
     ) -> None:
         from emulators.firestore.service import FirestoreService
         from emulators.firestore.webchannel import ChannelRegistry
@@ -58,6 +60,9 @@ class FirestoreEmulator:
         self._server: grpc.Server | None = None
         self._front: Any = None
         self._socket_dir: str | None = None
+        self.grpc_socket = str(grpc_socket) if grpc_socket is not None else ""
+        self._requested_grpc_port = grpc_port
+        self.grpc_port = 0  # grpcio's own TCP port, when asked for: gRPC without the multiplexer
         self._executor: futures.ThreadPoolExecutor | None = None
         self._admin: Any = None
         self._admin_thread: threading.Thread | None = None
@@ -87,10 +92,16 @@ class FirestoreEmulator:
         )
         # grpcio serves a Unix socket; the public port is the multiplexer's, which joins gRPC
         # connections to that socket and answers HTTP/1.1 itself (see multiplex.py).
-        self._socket_dir = tempfile.mkdtemp(prefix="firestore-emulator-")
-        grpc_socket = f"{self._socket_dir}/grpc.sock"
+        if not self.grpc_socket:
+            self._socket_dir = tempfile.mkdtemp(prefix="firestore-emulator-")
+            self.grpc_socket = f"{self._socket_dir}/grpc.sock"
+        grpc_socket = self.grpc_socket
         if not server.add_insecure_port(f"unix:{grpc_socket}"):
             raise OSError(f"cannot bind the Firestore emulator's gRPC socket {grpc_socket}")
+        if self._requested_grpc_port is not None:
+            self.grpc_port = server.add_insecure_port(f"{self.host}:{self._requested_grpc_port}")
+            if not self.grpc_port:
+                raise OSError(f"cannot bind gRPC to {self.host}:{self._requested_grpc_port}")
         server.start()
         self._server = server
         try:

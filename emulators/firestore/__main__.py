@@ -24,6 +24,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--import", dest="import_dir", help="load documents exported earlier")
     parser.add_argument("--export-on-exit", help="write all documents here on shutdown")
+    parser.add_argument(
+        "--grpc-socket",
+        help="Unix socket where grpcio itself listens (default: a temporary one); gRPC clients "
+        "may connect to it directly as unix:PATH, bypassing the public port's multiplexer",
+    )
+    parser.add_argument(
+        "--grpc-port",
+        type=int,
+        help="also serve gRPC directly from grpcio on this TCP port (0: a free one), for "
+        "server-side clients that want to skip the public port's multiplexer",
+    )
     args = parser.parse_args(argv)
     admin_port = default_admin_port(args.port, args.admin_port)
     try:
@@ -35,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
             import_dir=args.import_dir,
             export_on_exit=args.export_on_exit,
             rules_path=args.rules,
+            grpc_socket=args.grpc_socket,
+            grpc_port=args.grpc_port,
         ).start()
     except RulesSyntaxError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -45,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     # larger young generation stops a 10,000-document query from triggering dozens of them.
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
-    print(f"Firestore emulator ready on {emulator.address}", flush=True)
+    direct = f" (gRPC direct on {args.host}:{emulator.grpc_port})" if emulator.grpc_port else ""
+    print(f"Firestore emulator ready on {emulator.address}{direct}", flush=True)
     while not stop.wait(0.5):
         pass
     emulator.stop()

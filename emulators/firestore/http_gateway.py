@@ -15,10 +15,13 @@ from __future__ import annotations
 import json
 import socket
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import grpc
+
 from emulators.firestore import rest
+from emulators.firestore.http_status import error_body
 from emulators.firestore.triggers import log
 from emulators.firestore.webchannel import ChannelRegistry, UnknownSession, encode_chunk
 
@@ -39,9 +42,14 @@ def make_connection_handler(service: Any, channels: ChannelRegistry) -> Any:
     Handler.channels = channels
 
     def serve(conn: socket.socket, address: tuple[str, int]) -> None:
-        Handler(conn, address, None)
+        # No socketserver owns these connections (the multiplexer accepted them).
+        Handler(conn, address, cast(Any, None))
 
     return serve
+
+
+class _BadRequest(Exception):
+    pass
 
 
 class _GatewayHandler(BaseHTTPRequestHandler):
@@ -83,9 +91,12 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(body).encode(), "application/json; charset=UTF-8")
 
     def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
         if length < 0 or length > _MAX_BODY:
-            raise ValueError("bad Content-Length")
+            raise _BadRequest(f"Content-Length must be 0 to {_MAX_BODY} bytes")
         return self.rfile.read(length) if length else b""
 
     # ------------------------------------------------------------------ methods
@@ -124,24 +135,16 @@ class _GatewayHandler(BaseHTTPRequestHandler):
             elif path == "/" and self.command in ("GET", "HEAD"):
                 self._send(200, b"Ok\n", "text/plain; charset=utf-8")
             else:
-                self._send_json(
-                    404,
-                    {
-                        "error": {
-                            "code": 404,
-                            "message": f"Not found: {path}",
-                            "status": "NOT_FOUND",
-                        }
-                    },
-                )
+                self._send_json(404, error_body(grpc.StatusCode.NOT_FOUND, f"Not found: {path}"))
+        except _BadRequest as exc:
+            self.close_connection = True  # the body, if any, was not read
+            self._send_json(400, error_body(grpc.StatusCode.INVALID_ARGUMENT, str(exc)))
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
         except Exception as exc:  # a bug: answer it rather than drop the connection
             log("ERROR", "firestore HTTP request failed", path=path, error=repr(exc))
             try:
-                self._send_json(
-                    500, {"error": {"code": 500, "message": str(exc), "status": "INTERNAL"}}
-                )
+                self._send_json(500, error_body(grpc.StatusCode.INTERNAL, str(exc)))
             except OSError:
                 self.close_connection = True
 
@@ -149,10 +152,7 @@ class _GatewayHandler(BaseHTTPRequestHandler):
     def _channel(self, path: str, query: dict[str, list[str]], body: bytes) -> None:
         rpc, _, tail = path[len(_CHANNEL_PREFIX) :].partition("/")
         if rpc not in _CHANNEL_RPCS or tail != "channel":
-            self._send_json(
-                404,
-                {"error": {"code": 404, "message": f"Not found: {path}", "status": "NOT_FOUND"}},
-            )
+            self._send_json(404, error_body(grpc.StatusCode.NOT_FOUND, f"Not found: {path}"))
             return
 
         def param(name: str) -> str | None:

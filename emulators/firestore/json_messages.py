@@ -28,7 +28,7 @@ def parse_request(text: str | bytes, request_class: Any) -> Any:
                 if isinstance(write, dict) and isinstance(write.get("verify"), str):
                     verifies[index] = write.pop("verify")
         request = json_format.ParseDict(data, request_class(), ignore_unknown_fields=True)
-    except (ValueError, json_format.ParseError) as exc:
+    except (ValueError, RecursionError, json_format.ParseError) as exc:
         raise EmulatorError(
             grpc.StatusCode.INVALID_ARGUMENT, f"Invalid JSON payload received: {exc}"
         ) from None

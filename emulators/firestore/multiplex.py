@@ -125,6 +125,7 @@ class Multiplexer:
 def _peek(conn: socket.socket, size: int) -> bytes:
     """The first ``size`` bytes (fewer if the peer closes first), left unread."""
     conn.settimeout(_FIRST_BYTES_TIMEOUT_S)
+    deadline = time.monotonic() + _FIRST_BYTES_TIMEOUT_S
     try:
         while True:
             data = conn.recv(size, socket.MSG_PEEK)
@@ -132,6 +133,8 @@ def _peek(conn: socket.socket, size: int) -> bytes:
                 return data
             if not _PREFACE.startswith(data):
                 return data  # already not HTTP/2: no need to wait for more
+            if time.monotonic() > deadline:
+                return b""
             time.sleep(0.001)  # a partial preface: the rest is on its way
     except TimeoutError:
         return b""

@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
+import re
 import secrets
 import threading
 import time
@@ -52,6 +53,7 @@ from emulators.firestore.protos import ListenRequest, WriteRequest
 from emulators.firestore.write_stream import WriteStream
 
 WIRE_VERSION = 8
+_MESSAGE_KEY = re.compile(r"^req(\d{1,6})___data__$")
 SERVER_VERSION = 14
 
 
@@ -92,16 +94,15 @@ def parse_forward_body(body: str) -> tuple[dict[str, str], list[tuple[int, str]]
     form = {key: values[-1] for key, values in parse_qs(body, keep_blank_values=True).items()}
     headers = parse_headers_param(form["headers"]) if "headers" in form else {}
     try:
-        count = int(form.get("count", "0"))
         offset = int(form.get("ofs", "0"))
     except ValueError:
         raise EmulatorError(grpc.StatusCode.INVALID_ARGUMENT, "Bad WebChannel framing") from None
     messages = []
-    for index in range(count):
-        data = form.get(f"req{index}___data__")
-        if data is not None:
-            messages.append((offset + index, data))
-    return headers, messages
+    for key, data in form.items():
+        match = _MESSAGE_KEY.match(key)
+        if match is not None:
+            messages.append((offset + int(match.group(1)), data))
+    return headers, sorted(messages)
 
 
 class ChannelSession:

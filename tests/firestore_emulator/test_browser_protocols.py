@@ -619,3 +619,76 @@ def test_garbage_messages_end_the_stream_with_invalid_argument(
     )
     error = channel.messages(lambda seen: bool(seen))[0]
     assert error["error"]["status"] == "INVALID_ARGUMENT"
+
+
+def test_hostile_http_input_gets_clear_errors_and_the_port_keeps_serving(
+    emulator: FirestoreEmulator, project: str
+) -> None:
+    import socket
+
+    host, port = emulator.host, emulator.port
+    with socket.create_connection((host, port), timeout=5) as raw:
+        raw.sendall(b"POST /v1/x:commit HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")
+        assert raw.recv(100).startswith(b"HTTP/1.1 400")
+    with socket.create_connection((host, port), timeout=5) as raw:
+        raw.sendall(
+            b"POST /v1/x:commit HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n\r\n"
+        )
+        assert raw.recv(100).startswith(b"HTTP/1.1 400")
+    with socket.create_connection((host, port), timeout=5) as raw:
+        raw.sendall(b"\x16\x03\x01garbage-not-http\r\n\r\n")  # a TLS hello: not HTTP at all
+        answer = b"".join(iter(lambda: raw.recv(4096), b""))
+        assert b"400" in answer  # Bad request, and the connection closed
+    deep = "[" * 100_000 + "]" * 100_000
+    nested = rest(emulator, f"{database(project)}/documents:commit", deep, {})
+    assert nested.status_code == 400
+    channel = Channel(emulator, "Listen", project, {})
+    channel.open([])
+    # A forward POST claiming a billion messages carries none: nothing to do, answered at once.
+    started = time.monotonic()
+    body = "count=1000000000&ofs=0"
+    requests.post(
+        channel.url, params={"SID": channel.sid, "RID": 7, "AID": 0}, data=body, timeout=5
+    )
+    assert time.monotonic() - started < 2
+    bad_aid = requests.get(
+        channel.url, params={"SID": channel.sid, "RID": "rpc", "AID": "x"}, timeout=5
+    )
+    assert bad_aid.status_code == 400
+    assert requests.get(f"{base(emulator)}/", timeout=5).text.strip() == "Ok"
+
+
+def test_rest_and_webchannel_commits_fire_document_triggers(
+    emulator: FirestoreEmulator, project: str
+) -> None:
+    from tests.firestore_emulator.test_triggers import Receiver
+
+    receiver = Receiver()
+    try:
+        emulator.set_triggers(
+            project,
+            [
+                {
+                    "name": "on_note",
+                    "eventType": "google.cloud.firestore.document.v1.created",
+                    "document": "notes/{noteId}",
+                    "database": "(default)",
+                    "url": receiver.url("/on_note"),
+                }
+            ],
+        )
+        seed(emulator, project, "notes/by-rest", {"owner": "alice"})
+        channel = Channel(
+            emulator, "Write", project, {"Authorization": f"Bearer {id_token('alice', project)}"}
+        )
+        channel.open([{"database": database(project)}])
+        token = channel.messages(lambda seen: bool(seen))[0]["streamToken"]
+        fields = {"owner": {"stringValue": "alice"}}
+        write = {"update": {"name": doc_name(project, "notes/by-webchannel"), "fields": fields}}
+        channel.send([{"streamToken": token, "writes": [write]}])
+        channel.messages(lambda seen: bool(seen))
+        assert emulator.flush_triggers(10)
+        subjects = sorted(headers["ce-subject"] for _, headers, _ in receiver.events)
+        assert subjects == ["documents/notes/by-rest", "documents/notes/by-webchannel"]
+    finally:
+        receiver.close()

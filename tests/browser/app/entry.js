@@ -13,7 +13,11 @@ const unsubscribes = {};
 const plain = value => JSON.parse(JSON.stringify(value === undefined ? null : value));
 
 function summary(snapshot) {
-  const metadata = { fromCache: snapshot.metadata.fromCache };
+  // `at`: arrival time in ms since the epoch, comparable with the test process's clock.
+  const metadata = {
+    fromCache: snapshot.metadata.fromCache,
+    at: performance.timeOrigin + performance.now(),
+  };
   if ('docs' in snapshot) {
     return {
       ...metadata,
@@ -33,7 +37,8 @@ window.fs = fs;
 window.aide = {
   // A named app signed in as `email` (or anonymous when email is null), talking to the
   // emulators in `mode`: "streaming" (WebChannel streaming back channel) or "long-polling".
-  async open(name, { projectId, authUrl, host, port, mode, email, password }) {
+  // `persistent`: IndexedDB cache (multi-tab); `fetchStreams`: WebChannel over fetch().
+  async open(name, { projectId, authUrl, host, port, mode, email, password, persistent, fetchStreams }) {
     const app = initializeApp({ apiKey: 'fake-api-key', projectId }, name);
     const auth = getAuth(app);
     connectAuthEmulator(auth, authUrl, { disableWarnings: true });
@@ -45,6 +50,14 @@ window.aide = {
       mode === 'long-polling'
         ? { experimentalForceLongPolling: true }
         : { experimentalAutoDetectLongPolling: false };
+    if (persistent) {
+      settings.localCache = fs.persistentLocalCache({
+        tabManager: fs.persistentMultipleTabManager(),
+      });
+    }
+    if (fetchStreams) {
+      settings.useFetchStreams = true;
+    }
     const db = fs.initializeFirestore(app, settings);
     fs.connectFirestoreEmulator(db, host, port);
     clients[name] = { app, auth, db };

@@ -1,0 +1,1 @@
+"""The Firestore emulator's browser protocol (WebChannel): listener latency and many sessions."""
