@@ -25,7 +25,6 @@ export const EVENTS = constants.subcollections.TASK_EVENTS;
 export const LIMITS = {
   recentTasks: 10,
   running: 100,
-  queued: 100,
   failedAlerts: 5,
   agents: 50,
   taskPage: 25,
@@ -48,6 +47,10 @@ export const recentTasksQuery = (db: Firestore, uid: string) =>
 
 export const tasksWithStatusQuery = (db: Firestore, uid: string, status: string, max: number) =>
   query(mine(db, uid), where("status", "==", status), orderBy("createdAt", "desc"), limit(max));
+
+/** The user's tasks in `status`: counted server-side (one read per 1,000 matches). */
+export const withStatusQuery = (db: Firestore, uid: string, status: string) =>
+  query(mine(db, uid), where("status", "==", status));
 
 /** Tasks that reached `status` (completed / failed) since `since`: counted server-side. */
 export const finishedSinceQuery = (db: Firestore, uid: string, status: "completed" | "failed", since: Date) =>

@@ -35,8 +35,9 @@ describe("header stats", () => {
     expect(successRate(3, 1)).toBe(0.75);
     expect(formatRate(0.75)).toBe("75.0%");
     expect(formatRate(1)).toBe("100%");
-    const stats = headerStats({ runningSize: 2, runningLimit: 100, queuedSize: 100, queuedLimit: 100, completedToday: 9, failedToday: 1 });
-    expect(stats.queued.capped).toBe(true);
+    const stats = headerStats({ runningSize: 100, runningLimit: 100, queued: 250, completedToday: 9, failedToday: 1 });
+    expect(stats.running.capped).toBe(true);
+    expect(formatCount(stats.queued)).toBe("250");
     expect(stats.successRate).toBe(0.9);
   });
   it("starts the day at local midnight", () => {

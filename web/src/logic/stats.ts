@@ -1,5 +1,5 @@
-/** Dashboard header figures. Each count comes from a bounded source (a listener with a limit
- * or a server-side count), so the header says "N+" rather than guess past what it saw. */
+/** Dashboard header figures. Each count comes from a bounded source — a listener with a limit
+ * (running tasks: "N+" past it) or a server-side count (queued, completed and failed today). */
 
 export interface BoundedCount {
   value: number;
@@ -9,7 +9,7 @@ export interface BoundedCount {
 
 export interface HeaderStats {
   running: BoundedCount;
-  queued: BoundedCount;
+  queued: number | null;
   completedToday: number | null;
   failedToday: number | null;
   /** Completed / (completed + failed) today, 0..1; null before anything finished today. */
@@ -44,14 +44,13 @@ export function startOfDay(now: Date): Date {
 export function headerStats(input: {
   runningSize: number;
   runningLimit: number;
-  queuedSize: number;
-  queuedLimit: number;
+  queued: number | null;
   completedToday: number | null;
   failedToday: number | null;
 }): HeaderStats {
   return {
     running: boundedCount(input.runningSize, input.runningLimit),
-    queued: boundedCount(input.queuedSize, input.queuedLimit),
+    queued: input.queued,
     completedToday: input.completedToday,
     failedToday: input.failedToday,
     successRate: successRate(input.completedToday, input.failedToday),

@@ -1,4 +1,4 @@
-import { lazy, Suspense, useMemo, useState } from "react";
+import { lazy, memo, Suspense, useMemo, useState } from "react";
 import { Link, useLocation } from "wouter";
 import { useLiveDoc, useLiveQuery } from "../data/listen";
 import { groupDoc, groupTasksQuery } from "../data/queries";
@@ -19,11 +19,14 @@ export default function GroupView({ id }: { id: string }) {
     g ? groupTasksQuery(db, user.uid, id, g.projectId ?? null, g.userId) : null,
     `group-tasks:${id}:${g ? "ready" : "waiting"}`,
   );
-  const model = useMemo(() => groupGraph(tasks.data, g?.tasks ?? []), [tasks.data, g?.tasks]);
+  // The group document changes with every task (progress, counts); its member list does not.
+  const membersKey = (g?.tasks ?? []).map((m) => `${m.id}:${m.ref}`).join(",");
+  const members = useMemo(() => g?.tasks ?? [], [membersKey]); // eslint-disable-line react-hooks/exhaustive-deps
+  const model = useMemo(() => groupGraph(tasks.data, members), [tasks.data, members]);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const failed = tasks.data.filter((t) => t.status === "failed");
-  const refs = new Map((g?.tasks ?? []).map((m) => [m.id, m.ref]));
+  const refs = useMemo(() => new Map(members.map((m) => [m.id, m.ref])), [members]);
   const byId = new Map(tasks.data.map((t) => [t.id, t]));
 
   async function run(action: () => Promise<unknown>) {
@@ -99,24 +102,29 @@ export default function GroupView({ id }: { id: string }) {
             </tr>
           </thead>
           <tbody>
-            {model.nodes.map((node) => {
-              const task = byId.get(node.id)!;
-              return (
-                <tr key={node.id} data-task={node.id} data-ref={refs.get(node.id)} data-status={node.status}>
-                  <td>{refs.get(node.id)}</td>
-                  <td>
-                    <Link href={`/tasks/${node.id}`}>{task.title}</Link>
-                  </td>
-                  <td>
-                    <StatusBadge status={node.status} />
-                  </td>
-                  <td>{(task.dependencies ?? []).map((d) => refs.get(d) ?? d).join(", ") || "–"}</td>
-                </tr>
-              );
-            })}
+            {model.nodes.map((node) => (
+              <TaskRow key={node.id} task={byId.get(node.id)!} refs={refs} />
+            ))}
           </tbody>
         </table>
       </Panel>
     </div>
   );
 }
+
+/** One row per task; re-rendered only when its task object changed (the listener keeps the
+ * objects of unchanged documents), so one status change costs one row, not 1,000. */
+const TaskRow = memo(function TaskRow({ task, refs }: { task: Task; refs: Map<string, string> }) {
+  return (
+    <tr data-task={task.id} data-ref={refs.get(task.id)} data-status={task.status}>
+      <td>{refs.get(task.id)}</td>
+      <td>
+        <Link href={`/tasks/${task.id}`}>{task.title}</Link>
+      </td>
+      <td>
+        <StatusBadge status={task.status} />
+      </td>
+      <td>{(task.dependencies ?? []).map((d) => refs.get(d) ?? d).join(", ") || "–"}</td>
+    </tr>
+  );
+});

@@ -89,7 +89,7 @@ export function TaskList() {
           {page.error.message}
         </p>
       ) : null}
-      <table className="tasks">
+      <table className="tasks" data-from-server={page.fromServer ? "true" : "false"}>
         <caption className="visually-hidden">Tasks, newest first</caption>
         <thead>
           <tr>
@@ -128,7 +128,7 @@ export function TaskList() {
         <span>Page {pageIndex(paging) + 1}</span>
         <button
           type="button"
-          disabled={!hasMore}
+          disabled={!hasMore || !page.fromServer}
           onClick={() => {
             const last = page.snapshots[LIMITS.taskPage - 1];
             if (last) setPaging(nextPage(paging, last));
