@@ -13,6 +13,11 @@ export default defineConfig({
     sourcemap: false,
     chunkSizeWarningLimit: 700,
   },
+  // `npm run dev` (hot reload) beside `make dev`: the API and the Firebase config come from the
+  // local Hosting on 5000, as they do for the built app.
+  server: {
+    proxy: { "/api": "http://127.0.0.1:5000", "/__": "http://127.0.0.1:5000" },
+  },
   test: {
     include: ["src/**/*.test.ts"],
     environment: "node",

@@ -224,6 +224,7 @@ def measure(stack: LocalStack) -> dict[str, Any]:
         requests.get(stack.url("users", "/me"), headers=user["headers"], timeout=60)
         requests.get(stack.url("users", "/me/usage"), headers=user["headers"], timeout=60)
         api_reads = costs(stack).get("reads", 0)
+        page.screenshot(path=str(REPO / "benchmarks" / "results" / "dashboard.png"))
         result["dashboard"] = {
             "tasks": TASKS,
             "ready_ms": ready_ms,

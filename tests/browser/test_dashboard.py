@@ -363,6 +363,9 @@ def test_projects_members_theme_and_sign_out(app: Dashboard, stack: PlatformHand
     # The theme follows preferences.theme, saved through the API and read back live.
     page.get_by_label("Theme").select_option("dark")
     page.wait_for_function("document.documentElement.dataset.theme === 'dark'")
+    app.axe("projects-dark")
+    app.go("/")
+    page.locator(".dashboard[data-ready=true]").wait_for(timeout=LIVE_TIMEOUT_MS)
     app.axe("dashboard-dark")
     page.get_by_label("Theme").select_option("light")
     page.wait_for_function("document.documentElement.dataset.theme === 'light'")
