@@ -45,7 +45,9 @@ export function useLiveQuery<T extends { id: string }>(
     const objects = new Map<string, T>();
     return onSnapshot(
       query,
-      { includeMetadataChanges: false },
+      // Metadata changes too: a query answered from the cache first (a screen opened again)
+      // learns that the server confirmed it only through a metadata-only snapshot.
+      { includeMetadataChanges: true },
       (snapshot) => {
         // Benchmarks set this array to see when snapshots arrive (epoch ms, query key).
         window.__aideSnapshots?.push({ key, at: performance.timeOrigin + performance.now() });
@@ -84,6 +86,7 @@ export function useLiveDoc<T>(ref: DocumentReference | null, key: string): Live<
     setState((previous) => ({ ...previous, loading: true, error: null }));
     return onSnapshot(
       ref,
+      { includeMetadataChanges: true },
       (snapshot) =>
         setState({
           data: snapshot.exists() ? ({ ...snapshot.data(), id: snapshot.id } as T) : null,
