@@ -53,7 +53,7 @@ CHROMIUM_ARGS = [
 
 def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 class Emulator:
@@ -264,7 +264,7 @@ class WireSession(threading.Thread):
 
 
 def frames(text: str) -> list[Any]:
-    arrays, rest = take_frames(text)
+    arrays, _rest = take_frames(text)
     return arrays
 
 

@@ -180,19 +180,19 @@ class _GatewayHandler(BaseHTTPRequestHandler):
             self._send(400, b"Missing SID", "text/plain; charset=utf-8")
             return
         try:
+            aid = int(param("AID") or "0")
+            timeout_ms = int(param("TO") or "0") or None
+        except ValueError:
+            self._send(400, b"Bad AID", "text/plain; charset=utf-8")
+            return
+        try:
             if self.command == "POST":
-                answer = self.channels.forward(sid, text)
+                answer = self.channels.forward(sid, text, aid if "AID" in query else None)
                 self._send(200, encode_chunk(answer), "application/javascript; charset=utf-8")
                 return
             session = self.channels.get(sid)
         except UnknownSession:
             self._send(400, b"<html><body>Unknown SID</body></html>", "text/html; charset=utf-8")
-            return
-        try:
-            aid = int(param("AID") or "0")
-            timeout_ms = int(param("TO") or "0") or None
-        except ValueError:
-            self._send(400, b"Bad AID", "text/plain; charset=utf-8")
             return
         self._backchannel(session.backchannel(aid, param("CI") != "1", timeout_ms))
 

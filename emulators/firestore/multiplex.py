@@ -37,7 +37,8 @@ class Multiplexer:
     def __init__(self, host: str, port: int, grpc_socket_path: str, http: HttpHandler) -> None:
         self._grpc_path = grpc_socket_path
         self._http = http
-        self._listener = socket.create_server((host, port), reuse_port=False, backlog=512)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._listener = socket.create_server((host, port), family=family, backlog=512)
         self.port = int(self._listener.getsockname()[1])
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()

@@ -5,8 +5,8 @@ A WebChannel session emulates one bidirectional stream over plain HTTP/1.1 reque
 * **Handshake**: ``POST .../{Listen|Write}/channel?VER=8&RID=n&database=...`` whose form body
   carries ``headers=`` (the SDK's init headers, ``Authorization`` among them, as
   ``Name:value\\r\\n`` lines) and the first messages (``count``, ``ofs``,
-  ``req{i}___data__=<JSON>``). The answer is array 0, ``["c", SID, "", 8, 14, keepalive_ms]``,
-  and an ``X-HTTP-Session-Id`` header.
+  ``req{i}___data__=<JSON>``). The answer is array 0, ``["c", SID, "", 8, 14, keepalive_ms]``
+  (twice the noop interval), and an ``X-HTTP-Session-Id`` header.
 * **Forward channel**: ``POST ...?SID=..&RID=n&AID=k`` with more messages, numbered by map id
   (``ofs`` + i; a retried POST's maps already seen are ignored). Answer:
   ``[1, last array id queued, outstanding bytes]``.
@@ -156,6 +156,10 @@ class ChannelSession:
         with self.cond:
             return sum(len(text) for _, text in self._arrays)
 
+    def acknowledge(self, aid: int) -> None:
+        with self.cond:
+            self._ack(aid)
+
     def _ack(self, aid: int) -> None:
         self._arrays = [(i, text) for i, text in self._arrays if i > aid]
 
@@ -180,6 +184,7 @@ class ChannelSession:
             self.last_activity = time.monotonic()
             self.backchannel_modes.append("streaming" if streaming else "long-polling")
             self.cond.notify_all()  # a back channel this one replaces ends
+        # Arrays the client has not acknowledged are sent again (a back channel can break).
         sent_upto = aid
         try:
             interval = self.timings.noop_interval_s
@@ -317,14 +322,22 @@ class ChannelRegistry:
         with self._lock:
             self._sessions[sid] = session
             self._engines[sid] = engine
-        keepalive_ms = int(self.timings.noop_interval_s * 1000)
+        # The SDK gives up on a back channel silent for 1.5x the announced keepalive; announcing
+        # twice the noop interval leaves it three intervals, so a busy machine delaying one noop
+        # does not cost a reconnect.
+        keepalive_ms = int(self.timings.noop_interval_s * 2000)
         handshake = _dumps([[0, ["c", sid, "", WIRE_VERSION, SERVER_VERSION, keepalive_ms]]])
         self._deliver(session, engine, messages)
         return session, handshake
 
-    def forward(self, sid: str, body: str) -> str:
+    def forward(self, sid: str, body: str, aid: int | None = None) -> str:
+        """Deliver a forward request's messages; ``aid`` (the last array the client has)
+        acknowledges what the back channel delivered, so a long-lived streaming back channel
+        does not keep every message it sent."""
         session = self.get(sid)
         session.touch()
+        if aid is not None:
+            session.acknowledge(aid)
         with self._lock:
             engine = self._engines[sid]
         _, messages = parse_forward_body(body)

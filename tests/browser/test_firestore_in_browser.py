@@ -298,8 +298,8 @@ def test_listener_survives_idle_periods_and_an_emulator_restart(
     sessions = [s for s in emulator.channels.sessions() if s.rpc == "Listen"]
     assert len(sessions) == 1
 
-    # Idle for longer than the keepalive (1 s; the SDK gives up on a silent back channel after
-    # 1.5x that) and than the session timeout: noops keep the stream alive.
+    # Idle for longer than the SDK waits on a silent back channel (1.5x the announced keepalive
+    # of 2 s) and than the session timeout (4 s): the noops (every 1 s) keep the stream alive.
     time.sleep(4.5)
     task.update({"status": "in_progress"})
     wait_until(

@@ -692,3 +692,19 @@ def test_rest_and_webchannel_commits_fire_document_triggers(
         assert subjects == ["documents/notes/by-rest", "documents/notes/by-webchannel"]
     finally:
         receiver.close()
+
+
+def test_forward_requests_acknowledge_what_the_back_channel_delivered(
+    emulator: FirestoreEmulator, project: str
+) -> None:
+    seed(emulator, project, "notes/a", {"owner": "alice"})
+    channel = Channel(
+        emulator, "Listen", project, {"Authorization": f"Bearer {id_token('alice', project)}"}
+    )
+    channel.open([listen_doc(project, "notes/a")])
+    channel.messages(lambda seen: any(is_global_snapshot(m) for m in seen))
+    (session,) = emulator.channels.sessions()
+    assert session.outstanding_bytes() > 0  # delivered, not yet acknowledged
+    channel.send([])  # carries AID = the last array received
+    assert session.outstanding_bytes() == 0
+
