@@ -257,6 +257,8 @@ def measure(stack: LocalStack) -> dict[str, Any]:
             next_ms.append((time.monotonic() - started) * 1000)
             assert page.get_by_text(f"Page {n}").count() == 1
             rows.append(page.locator("tr[data-task]").count())
+        time.sleep(1.0)
+        rows.append(page.locator("tr[data-task]").count())  # the last page, settled
         result["task_list"] = {
             "first_page_ms": first_page_ms,
             "next_page_ms": next_ms,
@@ -379,7 +381,7 @@ def markdown(result: dict[str, Any]) -> str:
             f"| task list, first page ({tasks['rows_per_page'][0]} rows) | "
             f"{tasks['first_page_ms']:.0f} ms | |",
             f"| task list, next page (p50 of {len(tasks['next_page_ms'])}; rows "
-            f"{tasks['rows_per_page'][1:]}) | "
+            f"{tasks['rows_per_page'][1:-1]}, settled {tasks['rows_per_page'][-1]}) | "
             f"{statistics.median(tasks['next_page_ms']):.0f} ms | |",
             f"| {graph['nodes']:,}-task group: graph laid out and drawn "
             f"({graph['edges']:,} edges, {graph['layout']}) | "
