@@ -163,6 +163,10 @@ def test_sign_up_create_a_task_and_watch_it_complete_without_reload(app: Dashboa
     assert page.locator("[data-stat=success-rate] .stat-value").inner_text() == "100%"
     app.assert_not_reloaded()
     app.axe("dashboard")
+    # Responsive down to a laptop: nothing wider than the window.
+    page.set_viewport_size({"width": 1024, "height": 700})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    app.axe("dashboard-1024")
 
 
 def test_a_three_level_group_turns_green_in_dependency_order(app: Dashboard) -> None:
@@ -245,6 +249,42 @@ def test_cancel_a_running_task_and_retry_a_failed_one(app: Dashboard) -> None:
     page.locator(f"tr[data-task='{running}']").wait_for(timeout=LIVE_TIMEOUT_MS)
     assert page.locator("tr[data-task]").count() == 1
     app.axe("tasks")
+
+
+def test_a_large_output_is_downloaded_and_a_group_is_cancelled(
+    app: Dashboard, stack: PlatformHandle
+) -> None:
+    page = app.page
+    app.sign_up(_email())
+    big = app.create_task(
+        "A long report",
+        "Write a report too large to keep inline",
+        '{"providerOptions": {"steps": 1, "output_bytes": 300000}}',
+    )
+    app.task_status("completed")
+    button = page.get_by_role("button", name=re.compile(r"^Download the output"))
+    button.wait_for(timeout=LIVE_TIMEOUT_MS)
+    with page.expect_download() as download:
+        button.click()
+    path = download.value.path()
+    assert path is not None and Path(path).stat().st_size > 300_000
+    assert download.value.suggested_filename == f"task-{big}-output.json"
+
+    app.go("/groups/new")
+    page.get_by_role("button", name="Fill in a 3-level example").click()
+    for row in range(4):
+        page.locator(f"[data-row='{row}']").get_by_label("Inputs (JSON)").fill(
+            '{"providerOptions": {"latency": 2, "steps": 10}}'
+        )
+    page.get_by_role("button", name="Create group").click()
+    page.locator("tr[data-ref=research][data-status=in_progress]").wait_for(timeout=LIVE_TIMEOUT_MS)
+    page.get_by_role("button", name="Cancel group").click()
+    page.locator(".group-view[data-status=cancelled]").wait_for(timeout=LIVE_TIMEOUT_MS)
+    for ref in ("research", "design-a", "design-b", "review"):
+        page.locator(f"tr[data-ref='{ref}'][data-status=cancelled]").wait_for(
+            timeout=LIVE_TIMEOUT_MS
+        )
+    assert page.get_by_role("button", name="Cancel group").count() == 0
 
 
 def test_validation_errors_are_shown_by_field(app: Dashboard) -> None:
