@@ -244,7 +244,8 @@ def measure(stack: LocalStack) -> dict[str, Any]:
         page.locator("table[data-from-server=true] tr[data-task]").first.wait_for(timeout=60_000)
         first_page_ms = (time.monotonic() - started) * 1000
         rows = [page.locator("tr[data-task]").count()]
-        next_ms = []
+        next_ms: list[float] = []
+        first_ms: list[float] = []
         for n in range(2, 5):
             first = page.locator("tr[data-task]").first.get_attribute("data-task")
             started = time.monotonic()
@@ -254,14 +255,19 @@ def measure(stack: LocalStack) -> dict[str, Any]:
                 "?.dataset.task !== first",
                 arg=first,
             )
-            next_ms.append((time.monotonic() - started) * 1000)
+            first_change = (time.monotonic() - started) * 1000
             assert page.get_by_text(f"Page {n}").count() == 1
             rows.append(page.locator("tr[data-task]").count())
-        time.sleep(1.0)
-        rows.append(page.locator("tr[data-task]").count())  # the last page, settled
+            # A page can first show only the rows the SDK's cache already held: time to full.
+            page.wait_for_function(
+                "n => document.querySelectorAll('tr[data-task]').length === n", arg=25
+            )
+            next_ms.append((time.monotonic() - started) * 1000)
+            first_ms.append(first_change)
         result["task_list"] = {
             "first_page_ms": first_page_ms,
             "next_page_ms": next_ms,
+            "next_page_first_rows_ms": first_ms,
             "rows_per_page": rows,
         }
 
@@ -380,8 +386,8 @@ def markdown(result: dict[str, Any]) -> str:
             f"{dash['api_reads_per_load']} | |",
             f"| task list, first page ({tasks['rows_per_page'][0]} rows) | "
             f"{tasks['first_page_ms']:.0f} ms | |",
-            f"| task list, next page (p50 of {len(tasks['next_page_ms'])}; rows "
-            f"{tasks['rows_per_page'][1:-1]}, settled {tasks['rows_per_page'][-1]}) | "
+            f"| task list, next page full (p50 of {len(tasks['next_page_ms'])}; rows first "
+            f"shown {tasks['rows_per_page'][1:]}) | "
             f"{statistics.median(tasks['next_page_ms']):.0f} ms | |",
             f"| {graph['nodes']:,}-task group: graph laid out and drawn "
             f"({graph['edges']:,} edges, {graph['layout']}) | "
@@ -403,7 +409,9 @@ def markdown(result: dict[str, Any]) -> str:
             "reads for the project, the API calls' included). Header after the last load: "
             f"{dash['stats']}.",
             "",
-            f"Machine: {result['machine']['platform']}, Python {result['machine']['python']}.",
+            f"Machine: {result['machine']['platform']}, Python {result['machine']['python']}, "
+            f"{result['machine']['cores']} cores shared with other work (load average "
+            f"{result['machine']['load_average_1m_after']} at the end of the run).",
             "",
         ]
     )
@@ -426,8 +434,15 @@ def main() -> int:
         measured = measure(stack)
     finally:
         stack.stop()
+    import os
+
     result = {
-        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_average_1m_after": round(os.getloadavg()[0], 2),
+            "cores": os.cpu_count(),
+        },
         "firebase_sdk": package["version"],
         "chromium": chromium,
         "bundle": bundle_sizes(),

@@ -162,6 +162,11 @@ def test_sign_up_create_a_task_and_watch_it_complete_without_reload(app: Dashboa
     )
     assert page.locator("[data-stat=success-rate] .stat-value").inner_text() == "100%"
     app.assert_not_reloaded()
+    # Idle, the page calls nothing: live data comes from listeners, not polling.
+    api_calls: list[str] = []
+    page.on("request", lambda r: api_calls.append(r.url) if "/api/" in r.url else None)
+    time.sleep(4)
+    assert api_calls == [], api_calls
     app.axe("dashboard")
     # Responsive down to a laptop: nothing wider than the window.
     page.set_viewport_size({"width": 1024, "height": 700})

@@ -22,8 +22,9 @@ function newKey(): string {
 
 /** The HTTP API behind Hosting's /api/<resource> rewrites, called with the user's ID token. */
 export class Api {
-  /** Called after every answer (the UI refreshes today's API-call usage from it). */
-  onCall: (() => void) | null = null;
+  /** Called after every answer with the method and path (the UI refreshes today's API-call
+   * usage after the calls it makes — not after the usage call itself). */
+  onCall: ((method: string, path: string) => void) | null = null;
 
   constructor(
     private readonly token: TokenSource,
@@ -57,7 +58,7 @@ export class Api {
     } catch {
       payload = null;
     }
-    this.onCall?.();
+    this.onCall?.(method, path);
     const envelope = payload as { success?: boolean; data?: T; error?: ApiErrorBody } | null;
     if (!response.ok || !envelope || envelope.success !== true) {
       const error = envelope?.error ?? {

@@ -17,6 +17,8 @@ import { GroupList } from "./GroupList";
 import { Projects } from "./Projects";
 import { ApiKeys } from "./ApiKeys";
 
+const USAGE_PATH = "/users/me/usage";
+
 // The group screen carries the graph library (cytoscape + dagre): loaded when first opened.
 const GroupView = lazy(() => import("./GroupView"));
 
@@ -69,7 +71,7 @@ function SignedIn({
 
   const refreshUsage = useCallback(() => {
     api
-      .get<UsageReport>("/users/me/usage")
+      .get<UsageReport>(USAGE_PATH)
       .then(setUsage)
       .catch(() => undefined);
   }, [api]);
@@ -93,7 +95,10 @@ function SignedIn({
   useEffect(() => {
     // Each UI action is an API call: refresh today's API-call usage after them (debounced).
     let timer: number | undefined;
-    api.onCall = () => {
+    api.onCall = (method, path) => {
+      // Not after the refresh itself (that would poll), nor after the first GET /users/me,
+      // which is followed by a refresh of its own.
+      if (path === USAGE_PATH || (method === "GET" && path === "/users/me")) return;
       window.clearTimeout(timer);
       timer = window.setTimeout(refreshUsage, 1000);
     };
