@@ -251,8 +251,9 @@ def measure(stack: LocalStack) -> dict[str, Any]:
             started = time.monotonic()
             page.get_by_role("button", name="Next").click()
             page.wait_for_function(
-                "first => document.querySelector('table[data-from-server=true] tr[data-task]')"
-                "?.dataset.task !== first",
+                "first => { const row = document.querySelector("
+                "'table[data-from-server=true] tr[data-task]'); "
+                "return row != null && row.dataset.task !== first; }",
                 arg=first,
             )
             first_change = (time.monotonic() - started) * 1000

@@ -292,6 +292,50 @@ def test_a_large_output_is_downloaded_and_a_group_is_cancelled(
     assert page.get_by_role("button", name="Cancel group").count() == 0
 
 
+def test_task_list_pages_by_cursor_and_filters(app: Dashboard, stack: PlatformHandle) -> None:
+    import datetime as dt
+
+    page = app.page
+    app.sign_up(_email())
+    app.go("/projects")
+    uid = page.locator("[data-my-uid]").inner_text()
+    now = dt.datetime.now(dt.UTC)
+    batch = stack.db.batch()
+    for n in range(30):  # 30 tasks, the first 20 created in the same instant (cursor ties)
+        created = now if n < 20 else now - dt.timedelta(minutes=n)
+        batch.set(
+            stack.db.collection("tasks").document(f"{uid[:8]}-t{n:02d}"),
+            {
+                "userId": uid,
+                "title": f"Paged task {n:02d}",
+                "description": "written for the paging test",
+                "status": "failed" if n % 3 == 0 else "completed",
+                "priority": "high" if n % 2 else "low",
+                "createdAt": created,
+            },
+        )
+    batch.commit()
+    app.go("/tasks")
+    rows = page.locator("table[data-from-server=true] tr[data-task]")
+    wait_until(lambda: rows.count() == 25, what="a full first page")
+    first_page = {rows.nth(i).get_attribute("data-task") for i in range(25)}
+    page.get_by_role("button", name="Next").click()
+    page.get_by_text("Page 2").wait_for()
+    wait_until(lambda: rows.count() == 5, what="the 5 remaining tasks")
+    second_page = {rows.nth(i).get_attribute("data-task") for i in range(5)}
+    assert not first_page & second_page and len(first_page | second_page) == 30
+    assert page.get_by_role("button", name="Next").is_disabled()
+    page.get_by_role("button", name="Previous").click()
+    wait_until(lambda: rows.count() == 25, what="the first page again")
+    # Filters live in the URL and combine (served by index merging).
+    page.get_by_label("Status").select_option("failed")
+    page.get_by_label("Priority").select_option("high")
+    wait_until(lambda: "status=failed" in page.url and "priority=high" in page.url, what="URL")
+    wait_until(lambda: rows.count() == 5, what="failed high-priority tasks")  # n = 3, 9, ..., 27
+    titles = [rows.nth(i).inner_text() for i in range(5)]
+    assert all("failed" in t and "high" in t for t in titles), titles
+
+
 def test_validation_errors_are_shown_by_field(app: Dashboard) -> None:
     page = app.page
     app.sign_up(_email())

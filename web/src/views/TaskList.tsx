@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { QueryDocumentSnapshot } from "firebase/firestore";
 import { Link, useLocation, useSearch } from "wouter";
 import { useLiveQuery } from "../data/listen";
@@ -31,7 +31,13 @@ export function TaskList() {
     taskPageQuery(db, user.uid, filters, cursor),
     `tasks:${user.uid}${key}:${cursor?.id ?? ""}:${pageIndex(paging)}`,
   );
-  const { items, hasMore } = splitPage(page.data, LIMITS.taskPage);
+  // A further page is first answered from the SDK's cache (only the rows it already holds):
+  // until the server confirms it, the page shown stays the last confirmed one.
+  const confirmed = useRef<{ data: Task[]; snapshots: QueryDocumentSnapshot[] }>({ data: [], snapshots: [] });
+  if (page.fromServer) confirmed.current = { data: page.data, snapshots: page.snapshots };
+  const waiting = !page.fromServer && pageIndex(paging) > 0;
+  const shown = waiting ? confirmed.current : { data: page.data, snapshots: page.snapshots };
+  const { items, hasMore } = splitPage(shown.data, LIMITS.taskPage);
   const agents = useLiveQuery<Agent>(agentsQuery(db), "agents");
   const projects = useProjects();
 
@@ -89,7 +95,7 @@ export function TaskList() {
           {page.error.message}
         </p>
       ) : null}
-      <table className="tasks" data-from-server={page.fromServer ? "true" : "false"}>
+      <table className="tasks" data-from-server={page.fromServer ? "true" : "false"} aria-busy={waiting}>
         <caption className="visually-hidden">Tasks, newest first</caption>
         <thead>
           <tr>
@@ -130,7 +136,7 @@ export function TaskList() {
           type="button"
           disabled={!hasMore || !page.fromServer}
           onClick={() => {
-            const last = page.snapshots[LIMITS.taskPage - 1];
+            const last = shown.snapshots[LIMITS.taskPage - 1];
             if (last) setPaging(nextPage(paging, last));
           }}
         >
