@@ -9,17 +9,25 @@ PY := $(VENV)/bin/python
 BOOTSTRAP_PYTHON ?= $(shell command -v python3.11 || command -v python3)
 PYTEST_ARGS ?=
 
-.PHONY: help setup chromium dev test test-firebase lint typecheck contracts bench clean
+# The web dashboard (web/): its own package.json and lockfile; Vite builds it into web/dist, the
+# directory firebase.json's hosting section serves.
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) \
+	web/index.html web/vite.config.ts web/tsconfig.json shared/constants.json
+WEB_BUILD := web/dist/index.html
+
+.PHONY: help setup chromium dev test test-firebase lint typecheck contracts bench clean web
 
 help:
-	@echo "make dev            the whole platform locally (Firestore, Auth, Pub/Sub, Storage, functions)"
+	@echo "make dev            the whole platform locally (Firestore, Auth, Pub/Sub, Storage, functions,"
+	@echo "                    and the web dashboard on http://127.0.0.1:5000)"
+	@echo "make web            build the web dashboard into web/dist"
 	@echo "make test           every test against an isolated local stack on free ports"
 	@echo "make test-firebase  the same suite under 'firebase emulators:exec' (needs the official emulators)"
 	@echo "make lint           ruff + mypy"
 	@echo "make contracts      regenerate shared/ (JSON Schemas, OpenAPI, constants) from the models"
 	@echo "make bench          run benchmarks/ and write benchmarks/results/"
 
-setup: $(VENV)/.installed node_modules/.installed chromium
+setup: $(VENV)/.installed node_modules/.installed web/node_modules/.installed chromium
 
 # The browser tests drive Debian's Chromium (Playwright may not download browser builds here).
 # Installed with apt when missing and we are root; otherwise say how, and let the tests decide
@@ -43,10 +51,20 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-dev: setup
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WEB_BUILD): web/node_modules/.installed $(WEB_SOURCES)
+	cd web && npm run --silent build
+
+web: $(WEB_BUILD)
+
+dev: setup $(WEB_BUILD)
 	$(PY) -m emulators.stack --dev
 
-test: setup
+test: setup $(WEB_BUILD)
+	cd web && npm test --silent
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-firebase: setup
@@ -56,6 +74,7 @@ test-firebase: setup
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m mypy functions emulators
+	cd web && npm run --silent typecheck
 
 contracts: setup
 	cd functions && ../$(PY) -m aide.contracts ../shared
@@ -64,4 +83,4 @@ bench: setup
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules web/node_modules web/dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,8 @@
 """The whole platform locally, in the foreground, until Ctrl-C (SIGINT) or SIGTERM.
 
 python -m emulators.stack --dev        standard ports (Firestore 8080, Auth 9099, Pub/Sub 8085,
-                                       Storage 9199, functions 5001) — what `make dev` runs
+                                       Storage 9199, functions 5001, Hosting 5000) — what
+                                       `make dev` runs
 python -m emulators.stack              every port free (runs beside `make dev`)
 
 Stdout carries the endpoints table and one final "ready" line; the children's own output goes
@@ -131,7 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, where in stack.endpoints():
             _say(f"  {name:<10} {where}")
         _say("  shell env:  " + " ".join(f"{k}={v}" for k, v in stack.environment().items()))
-        _say(f"Local platform ready: {stack.url('health')} (Ctrl-C stops everything)")
+        _say(
+            f"Local platform ready: {stack.url('health')} — dashboard {stack.hosting_url} "
+            "(Ctrl-C stops everything)"
+        )
         dead = stack.wait(stop)
         if dead is not None:
             _say(f"stack: {dead.name} exited unexpectedly with code {dead.returncode}; stopping")

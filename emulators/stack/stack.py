@@ -1,5 +1,6 @@
 """LocalStack: the whole platform on this machine — Firestore, Auth, Pub/Sub and Storage
-emulators, the seed a fresh platform needs, and the functions host wired to them.
+emulators, the seed a fresh platform needs, the functions host wired to them, and Hosting (the
+web app's build with firebase.json's rewrites to the functions host).
 
 Each emulator is a child process in its own process group, started in dependency order and
 awaited (ready line and/or open port) with a timeout; stopping ends every group it started.
@@ -29,6 +30,7 @@ OFFICIAL_EMULATORS_ENV = "AIDE_USE_OFFICIAL_EMULATORS"
 # Generous: on a loaded 2-core CI machine node (Auth) and the function imports are slow.
 READY_TIMEOUT_S = {"firestore": 60.0, "pubsub": 60.0, "storage": 60.0, "auth": 120.0}
 FUNCTIONS_READY_TIMEOUT_S = 180.0
+HOSTING_READY_TIMEOUT_S = 60.0
 
 
 class StackError(RuntimeError):
@@ -44,10 +46,12 @@ class StackPorts:
     pubsub_admin: int
     storage: int
     functions: int
+    hosting: int
 
     @classmethod
     def standard(cls) -> StackPorts:
-        """`make dev`: the ports of firebase.json; admin APIs right after their emulator."""
+        """`make dev`: the ports of firebase.json; admin APIs right after their emulator;
+        Hosting on the Hosting emulator's standard port."""
         return cls(
             firestore=8080,
             firestore_admin=8081,
@@ -56,6 +60,7 @@ class StackPorts:
             pubsub_admin=8086,
             storage=9199,
             functions=5001,
+            hosting=5000,
         )
 
     @classmethod
@@ -87,11 +92,12 @@ class LocalStack:
         seed: bool = True,
         run_schedules: bool = True,
         echo: LineSink | None = None,
+        firebase_json: Path = REPO_ROOT / "firebase.json",
     ) -> None:
         """`ports` None picks free ports (tests, a second stack next to `make dev`).
         `external` names emulators already running (official ones, or a Firestore given by
         FIRESTORE_EMULATOR_HOST): those are used, not started. `echo` receives every child
-        output line as (child name, line)."""
+        output line as (child name, line). Hosting serves `firebase_json`'s hosting site."""
         self.ports = ports or StackPorts.free()
         self.project = project
         self.region = region
@@ -102,6 +108,7 @@ class LocalStack:
         self._seed = seed
         self._run_schedules = run_schedules
         self._echo = echo
+        self._firebase_json = firebase_json
         self._children: list[ManagedProcess] = []
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
         self._lock = threading.Lock()
@@ -145,6 +152,11 @@ class LocalStack:
     def functions_base_url(self) -> str:
         return f"http://{LOCALHOST}:{self.ports.functions}"
 
+    @property
+    def hosting_url(self) -> str:
+        """The web app and, under /api/<resource>, the HTTP functions (firebase.json)."""
+        return f"http://{LOCALHOST}:{self.ports.hosting}"
+
     def url(self, name: str, path: str = "") -> str:
         """URL of function `name` (plus an optional sub-path such as "/abc")."""
         return self.functions_base_url + function_path(self.project, self.region, name) + path
@@ -174,6 +186,7 @@ class LocalStack:
             ("Pub/Sub", self.pubsub_host + admin_ps),
             ("Storage", f"http://{self.storage_host} (bucket {self.storage_bucket})"),
             ("Functions", self.url("<function>")),
+            ("Hosting", f"{self.hosting_url} (web dashboard; /api/<resource> → functions)"),
         ]
 
     @property
@@ -194,6 +207,7 @@ class LocalStack:
             if self._seed:
                 self.seed()
             self._start_functions()
+            self._start_hosting()
         except BaseException:
             self.stop()
             raise
@@ -202,12 +216,14 @@ class LocalStack:
     def stop(self) -> None:
         with self._lock:
             children, self._children = self._children, []
-        # The functions host goes first so nothing it runs sees an emulator vanish; the
-        # emulators then shut down together.
-        for child in children:
-            if child.name == "functions":
-                child.stop()
-        emulators = [c for c in children if c.name != "functions"]
+        # Hosting and the functions host go first so nothing they run sees an emulator vanish;
+        # the emulators then shut down together.
+        front = ("hosting", "functions")
+        for name in front:
+            for child in children:
+                if child.name == name:
+                    child.stop()
+        emulators = [c for c in children if c.name not in front]
         for child in emulators:
             child.terminate()
         for child in emulators:
@@ -250,7 +266,7 @@ class LocalStack:
     # Children ---------------------------------------------------------------------------
 
     def _ports_to_bind(self) -> list[int]:
-        ports = [self.ports.functions]
+        ports = [self.ports.functions, self.ports.hosting]
         if not self._external.firestore:
             ports += [self.ports.firestore, self.ports.firestore_admin]
         if not self._external.auth:
@@ -326,6 +342,14 @@ class LocalStack:
             argv.append("--no-schedules")
         child = self._child("functions", argv, r"Functions host ready on")
         child.wait_ready(FUNCTIONS_READY_TIMEOUT_S)
+
+    def _start_hosting(self) -> None:
+        argv = [sys.executable, "-m", "emulators.hosting", "--host", LOCALHOST]
+        argv += ["--port", str(self.ports.hosting), "--config", str(self._firebase_json)]
+        argv += ["--functions", self.functions_base_url, "--project", self.project]
+        argv += ["--auth", self.auth_host, "--firestore", self.firestore_host]
+        child = self._child("hosting", argv, r"Hosting emulator ready on")
+        child.wait_ready(HOSTING_READY_TIMEOUT_S)
 
     def _child(
         self,

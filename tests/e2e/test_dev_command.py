@@ -133,10 +133,17 @@ def test_comes_up_serves_health_and_ctrl_c_leaves_nothing_behind(
     assert sum("ready" in line.lower() for line in dev.stdout) == 1, dev.stdout
     response = requests.get(health_url.group(0), timeout=60)
     assert response.status_code == 200, response.text
+    # The dashboard on Hosting: the app for any route, the functions under /api/<resource>.
+    dashboard = re.search(r"dashboard (http://127\.0\.0\.1:\d+)", ready)
+    assert dashboard, ready
+    page = requests.get(dashboard.group(1) + "/tasks/some-task", timeout=60)
+    assert page.status_code == 200 and '<div id="root">' in page.text, page.text[:200]
+    api = requests.get(dashboard.group(1) + "/api/health", timeout=60)
+    assert api.status_code == 200 and api.json()["success"] is True, api.text
     children = descendants(dev.process.pid)
-    assert len(children) >= 5, "expected Firestore, Auth, Pub/Sub, Storage and functions"
+    assert len(children) >= 6, "expected Firestore, Auth, Pub/Sub, Storage, functions, Hosting"
     ports = dev.ports()
-    assert len(ports) >= 7, dev.stdout
+    assert len(ports) >= 8, dev.stdout
 
     dev.process.send_signal(signal.SIGINT)
     assert dev.process.wait(timeout=EXIT_TIMEOUT_S) == 0, stderr_tail(tmp_path / "stack.stderr")

@@ -1,0 +1,1 @@
+"""Local Firebase Hosting: the web app's build output and firebase.json's rewrites."""
