@@ -8,6 +8,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
+from aide.domain.access import ADMIN_READ, ADMIN_WRITE
 from aide.domain.agent_memory import MemoryEdge, MemoryEdgeType, MemoryNode, MemoryNodeType
 from aide.domain.agents import (
     Agent,
@@ -226,6 +227,10 @@ class Endpoint:
     authenticated: bool = False
     description: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    scope: str | None = None
+    """The API-key scope the operation needs, when it is an admin scope (OpenAPI lists it in the
+    operation's `apiKey` security requirement; tests/unit/test_routes_match_contract.py checks it
+    against the route)."""
 
 
 @dataclass(frozen=True)
@@ -254,6 +259,7 @@ class _AuthenticatedFunction:
         status: int = 200,
         description: str = "",
         tag: str = "",
+        scope: str | None = None,
     ) -> Endpoint:
         return Endpoint(
             function=self.function,
@@ -272,6 +278,7 @@ class _AuthenticatedFunction:
             errors=tuple(sorted({*self.errors, *errors, 429})),
             authenticated=True,
             tags=(tag or self.function,),
+            scope=scope,
         )
 
 
@@ -499,7 +506,13 @@ ENDPOINTS: Final[list[Endpoint]] = [
         description="role, status, subscription, quotas and unknown fields are 400.",
     ),
     _USERS.operation(
-        "GET", "/{uid}", "getUser", "Any account (admins only)", UserEnvelope, errors=(404,)
+        "GET",
+        "/{uid}",
+        "getUser",
+        "Any account (admins only)",
+        UserEnvelope,
+        errors=(404,),
+        scope=ADMIN_READ,
     ),
     _USERS.operation(
         "PATCH",
@@ -509,6 +522,7 @@ ENDPOINTS: Final[list[Endpoint]] = [
         UserEnvelope,
         request=AdminUserUpdate,
         errors=(404,),
+        scope=ADMIN_WRITE,
     ),
     _API_KEYS.operation(
         "POST",
@@ -519,16 +533,18 @@ ENDPOINTS: Final[list[Endpoint]] = [
         status=201,
         request=ApiKeyCreate,
         description=(
-            "Developers and admins, with an ID token (never with an API key). The key reads "
-            "aide_<id>_<secret> and is sent as `Authorization: Bearer <key>` or `X-API-Key`. "
-            "Unknown scopes and an expiresAt not in the future are 400."
+            "Developers and admins, with an ID token (never with an API key); admin scopes "
+            "need the admin role. The key reads aide_<id>_<secret> and is sent as "
+            "`Authorization: Bearer <key>` or `X-API-Key`. It acts with its owner's current "
+            "role, and not at all while the owner is below developer. Unknown scopes and an "
+            "expiresAt not in the future are 400."
         ),
     ),
     _API_KEYS.operation(
         "GET",
         "/",
         "listApiKeys",
-        "The caller's API keys, newest first (never the key or its hash)",
+        "The caller's API keys, newest first (never the key or its hash); any role",
         ApiKeyList,
     ),
     _API_KEYS.operation(
@@ -543,7 +559,7 @@ ENDPOINTS: Final[list[Endpoint]] = [
         "DELETE",
         "/{keyId}",
         "revokeApiKey",
-        "Revoke one of the caller's API keys (idempotent)",
+        "Revoke one of the caller's API keys (idempotent); any role",
         ApiKeyEnvelope,
         errors=(404,),
     ),
@@ -727,6 +743,7 @@ ENDPOINTS: Final[list[Endpoint]] = [
         AuditLogPage,
         query=AuditLogQuery,
         errors=(400,),
+        scope=ADMIN_READ,
     ),
     _ADMIN.operation(
         "PUT",
@@ -736,6 +753,7 @@ ENDPOINTS: Final[list[Endpoint]] = [
         UserEnvelope,
         request=RoleChange,
         errors=(400, 404),
+        scope=ADMIN_WRITE,
     ),
     _ADMIN.operation(
         "PUT",
@@ -745,6 +763,7 @@ ENDPOINTS: Final[list[Endpoint]] = [
         UserEnvelope,
         request=StatusChange,
         errors=(400, 404),
+        scope=ADMIN_WRITE,
     ),
     _ADMIN.operation(
         "PUT",
@@ -754,6 +773,7 @@ ENDPOINTS: Final[list[Endpoint]] = [
         UserEnvelope,
         request=PlanChange,
         errors=(400, 404),
+        scope=ADMIN_WRITE,
     ),
     _ADMIN.operation(
         "POST",
@@ -762,5 +782,6 @@ ENDPOINTS: Final[list[Endpoint]] = [
         "Start a user's API-call and task-minute periods afresh",
         UserEnvelope,
         errors=(404,),
+        scope=ADMIN_WRITE,
     ),
 ]
