@@ -13,8 +13,9 @@ not charged again); a refusal fails the task with a readable quota error. Once t
 over, whatever its outcome (completed, failed, requeued, or lost to a cancel or a sweep), the
 time it really ran (for a completed or failed task: the `executionTimeMs` written) is charged as
 task minutes once per run (keyed by the claim: attempt and start time), so a redelivered message
-charges nothing and every attempt of a requeued or retried task pays for its own time; a
-completed task also counts in `tasksCompleted`.
+charges nothing and every attempt of a requeued or retried task pays for its own time; the
+model tokens the attempt's steps used go to the day's `tokensUsed` in the same charge (once per
+run); a completed task also counts in `tasksCompleted`.
 """
 
 from __future__ import annotations
@@ -173,6 +174,7 @@ class RunEndings:
                 metrics.execution_time_ms or 0,
                 run_id=f"attempt-{state.attempt}@{started}",
                 completed=report.outcome is RunOutcome.COMPLETED,
+                tokens=metrics.tokens_used or 0,
             )
         except ResourceNotFound:
             # The account is gone (or was never provisioned): there is no quota to charge.
