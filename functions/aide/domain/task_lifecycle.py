@@ -28,7 +28,9 @@ Cancelling a completed or failed task is a 409 too: the work it would stop is al
 
 Attempts: a claim starts an attempt. A run that dies (heartbeat lost) or hits a transient error
 goes back to `queued` while attempts remain and to `failed` once they are exhausted
-(`requeue_or_fail`). A user retry grants a fresh attempt budget.
+(`requeue_or_fail`). A user retry grants a fresh attempt budget: `attempts` keeps counting every
+claim (the history), and the attempts made before the retry (`retriedAtAttempt`) no longer count
+against `maxAttempts`; `retries` counts the user's retries (bounded by the plan).
 """
 
 from collections.abc import Mapping
@@ -210,8 +212,9 @@ class Transition:
     """Document fields to delete because they described an abandoned attempt."""
     starts_attempt: bool = False
     """True for a claim: the caller increments the task's attempt counter."""
-    resets_attempts: bool = False
-    """True for a user retry: the attempt counter goes back to zero."""
+    opens_attempt_budget: bool = False
+    """True for a user retry: `retries` grows by one and the attempts made so far stop counting
+    against `maxAttempts` (`retriedAtAttempt`); `attempts` itself keeps the history."""
 
     @property
     def is_noop(self) -> bool:
@@ -233,8 +236,9 @@ class Transition:
         if self.starts_attempt:
             document["attempts"] = int(document.get("attempts", 0)) + 1
             document["heartbeatAt"] = now
-        if self.resets_attempts:
-            document["attempts"] = 0
+        if self.opens_attempt_budget:
+            document["retries"] = int(document.get("retries", 0)) + 1
+            document["retriedAtAttempt"] = int(document.get("attempts", 0))
         return task.from_document(document)
 
 
@@ -286,7 +290,7 @@ def transition(current: TaskStatus, target: TaskStatus, *, reason: TransitionRea
         event_kind=effect.event_kind,
         clears_fields=effect.clears_fields,
         starts_attempt=reason is TransitionReason.CLAIM,
-        resets_attempts=reason is TransitionReason.RETRY,
+        opens_attempt_budget=reason is TransitionReason.RETRY,
     )
 
 

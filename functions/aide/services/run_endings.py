@@ -27,7 +27,7 @@ from typing import Any
 from aide.adapters.llm.scripted import FINAL_ANSWER_PREFIX
 from aide.adapters.unit_of_work import CONTENDED_ATTEMPTS, UnitOfWork, run_in_transaction
 from aide.domain.access import ResourceNotFound
-from aide.domain.execution_graph import json_size_bytes, summarize
+from aide.domain.execution_graph import graph_with_task_status, json_size_bytes, summarize
 from aide.domain.quota import QuotaExhausted
 from aide.domain.task_lifecycle import (
     IllegalTransition,
@@ -99,7 +99,7 @@ class RunEndings:
             change = requeue_or_fail(
                 task.status,
                 reason=TransitionReason.TRANSIENT_ERROR,
-                attempts=task.attempts,
+                attempts=task.attempts_in_budget,
                 max_attempts=task.max_attempts,
             )
             return change.to_status, TransitionReason.TRANSIENT_ERROR
@@ -132,8 +132,10 @@ class RunEndings:
                 "executionGraph": state.graph.graph().to_document(),
             }
             if target is TaskStatus.QUEUED:
-                # The next attempt resumes from the steps stored so far (memory + graph).
-                all_fields = {"executionGraph": all_fields["executionGraph"]}
+                # The next attempt resumes from the steps stored so far (memory + graph); the
+                # graph shows the task queued, as the task is.
+                graph = graph_with_task_status(task.id, state.graph.graph(), "queued")
+                all_fields = {"executionGraph": graph.to_document()}
             else:
                 all_fields["progress"] = state.progress
             changes.plan(task, target, reason, message=message, fields=all_fields)

@@ -17,6 +17,8 @@ from google.cloud.firestore import ArrayUnion
 from aide.adapters.repositories.projects import ProjectRepository
 from aide.adapters.repositories.tasks import TaskFilters, TaskRepository
 from aide.adapters.unit_of_work import UnitOfWork
+from aide.domain.document_ids import is_usable_id
+from aide.domain.execution_graph import graph_with_task_status
 from aide.domain.page_cursor import (
     InvalidCursor,
     decode_cursor,
@@ -38,7 +40,9 @@ from aide.services import audit_trail
 from aide.services.idempotent_requests import run_idempotent
 from aide.services.task_transitions import (
     ChangeResult,
+    StatusChanges,
     TaskNotFound,
+    apply_status_changes,
     change_status,
     write_dispatch_record,
 )
@@ -51,6 +55,7 @@ __all__ = [
     "DependencyBlocked",
     "InvalidCursor",
     "InvalidReference",
+    "RetryLimitReached",
     "TaskNotFound",
     "cancel_task",
     "create_task",
@@ -299,14 +304,50 @@ def cancel_task(db: Client, user_id: str, task_id: str, reason: str | None = Non
     )
 
 
+class RetryLimitReached(Exception):
+    """The task was retried as often as the owner's plan allows (409)."""
+
+    def __init__(self, task_id: str, limit: int, plan: str) -> None:
+        self.task_id = task_id
+        self.limit = limit
+        self.plan = plan
+        super().__init__(
+            f"task '{task_id}' was already retried {limit} times, the most the {plan} plan allows"
+        )
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
 def retry_task(db: Client, user_id: str, task_id: str) -> ChangeResult:
-    """Queue a failed task again with a fresh attempt budget (anything else → IllegalTransition).
+    """Queue a failed task again with a fresh attempt budget (anything else → IllegalTransition),
+    at most the plan's `manualRetriesPerTask` times (then RetryLimitReached). `attempts` keeps
+    counting; the execution graph shows the task queued, its steps kept for the next attempt.
     Dependents cancelled by the failure stay cancelled."""
-    return change_status(
-        db,
-        task_id,
-        TaskStatus.QUEUED,
-        TransitionReason.RETRY,
-        owner_id=user_id,
-        message="retried by the owner",
-    )
+    if not is_usable_id(task_id):
+        raise TaskNotFound(task_id)
+
+    def plan(changes: StatusChanges) -> Task:
+        found = changes.load([task_id])
+        if not found or found[0].user_id != user_id:
+            raise TaskNotFound(task_id)
+        task = found[0]
+        user = changes.uow.users.get(user_id)
+        plans = changes.uow.plans.load()
+        user_plan = plans.plan(
+            user.subscription.plan if user is not None else str(plans.default_plan)
+        )
+        if task.status is TaskStatus.FAILED and task.retries >= user_plan.manual_retries_per_task:
+            raise RetryLimitReached(task_id, user_plan.manual_retries_per_task, user_plan.name)
+        fields: dict[str, Any] = {}
+        if task.execution_graph is not None:
+            graph = graph_with_task_status(task.id, task.execution_graph, "queued")
+            fields["executionGraph"] = graph.to_document()
+        changes.plan(
+            task, TaskStatus.QUEUED, TransitionReason.RETRY,
+            message="retried by the owner", fields=fields,
+        )
+        return task
+
+    return apply_status_changes(db, plan)
