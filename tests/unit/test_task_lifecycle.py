@@ -45,6 +45,8 @@ EXPECTED: dict[tuple[S, S], tuple[set[R], str, str]] = {
     (S.IN_PROGRESS, S.CANCELLED): (CANCELS, "cancelledAt", "cancelled"),
     (S.IN_PROGRESS, S.QUEUED): ({R.HEARTBEAT_LOST, R.TRANSIENT_ERROR}, "queuedAt", "requeued"),
     (S.FAILED, S.QUEUED): ({R.RETRY}, "queuedAt", "retried"),
+    # Revived: the failure that cancelled it is being retried.
+    (S.CANCELLED, S.PENDING): ({R.DEPENDENCY_RETRIED}, "updatedAt", "retried"),
 }
 
 # Repeating a move whose result already holds: (status, reason) pairs that are no-ops.
@@ -58,6 +60,7 @@ NOOPS: set[tuple[S, R]] = {(S.CANCELLED, reason) for reason in CANCELS} | {
     (S.FAILED, R.TRANSIENT_ERROR),
     (S.QUEUED, R.HEARTBEAT_LOST),
     (S.QUEUED, R.TRANSIENT_ERROR),
+    (S.PENDING, R.DEPENDENCY_RETRIED),
 }
 
 ALL_TRIPLES = list(itertools.product(S, S, R))
@@ -192,7 +195,7 @@ def test_allowed_targets() -> None:
     assert allowed_targets(S.IN_PROGRESS) == {S.COMPLETED, S.FAILED, S.CANCELLED, S.QUEUED}
     assert allowed_targets(S.FAILED) == {S.QUEUED}
     assert allowed_targets(S.COMPLETED) == frozenset()
-    assert allowed_targets(S.CANCELLED) == frozenset()
+    assert allowed_targets(S.CANCELLED) == {S.PENDING}  # only revived by a retried failure
 
 
 @pytest.mark.parametrize("reason", [R.HEARTBEAT_LOST, R.TRANSIENT_ERROR])

@@ -388,7 +388,11 @@ ENDPOINTS: Final[list[Endpoint]] = [
         "Queue a failed task again with a fresh attempt budget",
         TaskView,
         errors=(404, 409),
-        description="Any task that is not failed is 409.",
+        description=(
+            "Any task that is not failed is 409, and so is a task already retried the plan's "
+            "manualRetriesPerTask times. attempts keeps counting; the dependents the failure "
+            "cancelled become pending again (tasks cancelled by the user stay cancelled)."
+        ),
     ),
     _TASKS.operation(
         "GET",
@@ -459,6 +463,20 @@ ENDPOINTS: Final[list[Endpoint]] = [
         errors=(404,),
         description=(
             'Optional body {"reason"}. A group with nothing left to cancel is returned as is.'
+        ),
+    ),
+    _TASK_GROUPS.operation(
+        "POST",
+        "/{groupId}/retry",
+        "retryTaskGroup",
+        "Retry every failed task of the group, reviving what their failures cancelled",
+        TaskGroupView,
+        errors=(404, 409),
+        description=(
+            "Each failed task is queued again (as POST /tasks/{taskId}/retry) and the "
+            "dependents its failure cancelled become pending again; tasks cancelled by the "
+            "user stay cancelled. 409 when no task failed or a task reached the plan's "
+            "manualRetriesPerTask."
         ),
     ),
     _AGENTS.operation(

@@ -7,6 +7,7 @@
     in_progress  failed       error, timeout, heartbeat_lost, transient_error (attempts exhausted)
     in_progress  queued       heartbeat_lost, transient_error (attempts remain: a requeue)
     failed       queued       retry
+    cancelled    pending      dependency_retried (cancelled by a failure that is being retried)
     pending, queued, in_progress → cancelled: user_cancel, group_cancelled, parent_cancelled,
                                                dependency_failed, dependency_cancelled
 
@@ -102,6 +103,8 @@ class TransitionReason(StrEnum):
     """unfinished → cancelled: a task this one depends on failed, so it can never run."""
     DEPENDENCY_CANCELLED = "dependency_cancelled"
     """unfinished → cancelled: a task this one depends on was cancelled, so it can never run."""
+    DEPENDENCY_RETRIED = "dependency_retried"
+    """cancelled → pending: the failed task whose failure cancelled this one was retried."""
 
 
 CANCEL_REASONS: frozenset[TransitionReason] = frozenset(
@@ -153,6 +156,7 @@ LEGAL_TRANSITIONS: Mapping[tuple[TaskStatus, TaskStatus], frozenset[TransitionRe
     (_S.IN_PROGRESS, _S.CANCELLED): CANCEL_REASONS,
     (_S.IN_PROGRESS, _S.QUEUED): REQUEUE_REASONS,
     (_S.FAILED, _S.QUEUED): frozenset({_R.RETRY}),
+    (_S.CANCELLED, _S.PENDING): frozenset({_R.DEPENDENCY_RETRIED}),
 }
 """(from, to) → the reasons that may explain that move. Anything absent is illegal."""
 
@@ -182,6 +186,11 @@ _EFFECTS: Mapping[tuple[TaskStatus, TaskStatus], _EdgeEffect] = {
         "queuedAt",
         TaskEventKind.RETRIED,
         clears_fields=("startedAt", "heartbeatAt", "failedAt", "error"),
+    ),
+    (_S.CANCELLED, _S.PENDING): _EdgeEffect(
+        "updatedAt",
+        TaskEventKind.RETRIED,
+        clears_fields=("cancelledAt", "cancelReason", "cancelledByFailureOf"),
     ),
 }
 

@@ -100,6 +100,10 @@ class Task(DocumentModel):
     output_ref: StoredOutput | None = None
     error: str | None = None
     cancel_reason: str | None = None
+    cancelled_by_failure_of: str | None = None
+    """The failed task whose failure cancelled this one (directly or through other dependents):
+    retrying that task revives this one. None for any other cancellation (by the user, a
+    group cancel, a cancelled dependency)."""
     progress: float = Field(default=0.0, ge=0.0, le=1.0)
     estimated_duration: float | None = None
     attempts: int = Field(default=0, ge=0)

@@ -26,6 +26,7 @@ from aide.domain.page_cursor import (
     listing_fingerprint,
 )
 from aide.domain.projects import Project
+from aide.domain.system_config import Plan
 from aide.domain.task_events import StreamEventKind, TaskEvent
 from aide.domain.task_graph import DependencyState, evaluate_dependencies
 from aide.domain.task_lifecycle import TaskStatus, TransitionReason
@@ -62,6 +63,7 @@ __all__ = [
     "get_task",
     "list_task_events",
     "list_tasks",
+    "plan_retry",
     "retry_task",
 ]
 
@@ -320,11 +322,35 @@ class RetryLimitReached(Exception):
         return str(self)
 
 
+def plan_retry(changes: StatusChanges, task: Task, user_plan: Plan) -> None:
+    """Plan the retry of the failed `task` (IllegalTransition if it is not failed,
+    RetryLimitReached past the plan's bound) with the revival of the dependents its failure
+    cancelled."""
+    if task.status is TaskStatus.FAILED and task.retries >= user_plan.manual_retries_per_task:
+        raise RetryLimitReached(task.id, user_plan.manual_retries_per_task, user_plan.name)
+    fields: dict[str, Any] = {}
+    if task.execution_graph is not None:
+        graph = graph_with_task_status(task.id, task.execution_graph, "queued")
+        fields["executionGraph"] = graph.to_document()
+    changes.plan(
+        task, TaskStatus.QUEUED, TransitionReason.RETRY,
+        message="retried by the owner", fields=fields,
+    )
+    changes.revive_dependents(task)
+
+
+def owner_plan(uow: UnitOfWork, user_id: str) -> Plan:
+    user = uow.users.get(user_id)
+    plans = uow.plans.load()
+    return plans.plan(user.subscription.plan if user is not None else str(plans.default_plan))
+
+
 def retry_task(db: Client, user_id: str, task_id: str) -> ChangeResult:
     """Queue a failed task again with a fresh attempt budget (anything else → IllegalTransition),
     at most the plan's `manualRetriesPerTask` times (then RetryLimitReached). `attempts` keeps
     counting; the execution graph shows the task queued, its steps kept for the next attempt.
-    Dependents cancelled by the failure stay cancelled."""
+    The dependents its failure cancelled are revived (pending again, their group's status and
+    progress following); tasks cancelled otherwise stay cancelled."""
     if not is_usable_id(task_id):
         raise TaskNotFound(task_id)
 
@@ -332,22 +358,7 @@ def retry_task(db: Client, user_id: str, task_id: str) -> ChangeResult:
         found = changes.load([task_id])
         if not found or found[0].user_id != user_id:
             raise TaskNotFound(task_id)
-        task = found[0]
-        user = changes.uow.users.get(user_id)
-        plans = changes.uow.plans.load()
-        user_plan = plans.plan(
-            user.subscription.plan if user is not None else str(plans.default_plan)
-        )
-        if task.status is TaskStatus.FAILED and task.retries >= user_plan.manual_retries_per_task:
-            raise RetryLimitReached(task_id, user_plan.manual_retries_per_task, user_plan.name)
-        fields: dict[str, Any] = {}
-        if task.execution_graph is not None:
-            graph = graph_with_task_status(task.id, task.execution_graph, "queued")
-            fields["executionGraph"] = graph.to_document()
-        changes.plan(
-            task, TaskStatus.QUEUED, TransitionReason.RETRY,
-            message="retried by the owner", fields=fields,
-        )
-        return task
+        plan_retry(changes, found[0], owner_plan(changes.uow, user_id))
+        return found[0]
 
     return apply_status_changes(db, plan)
