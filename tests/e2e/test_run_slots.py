@@ -19,7 +19,7 @@ from tests.e2e.test_runtime import wait_terminal
 from tests.fixtures.stack import AuthUser, PlatformHandle
 
 TIMEOUT = 60
-STEPS, LATENCY = 3, 1.0  # each run takes about three seconds
+STEPS, LATENCY = 3, 2.0  # each run takes about six seconds
 
 
 def create_group(platform: PlatformHandle, user: AuthUser, agent_id: str, count: int) -> list[str]:
@@ -92,9 +92,9 @@ def assert_slots_kept_full(
     )
     assert most_at_once == slots, intervals
     gaps = empty_slot_gaps(intervals, slots)
-    # Refilling a slot is one dispatch through the outbox and Pub/Sub: a fraction of a run.
-    # A lost slot stays empty until a whole run ends.
-    assert all(gap < shortest_run / 2 for gap in gaps), (gaps, shortest_run)
+    # Refilling a slot is one dispatch through the outbox and Pub/Sub: a fraction of a run
+    # (seconds on a loaded machine). A lost slot stays empty until a whole run ends, or longer.
+    assert all(gap < shortest_run * 0.75 for gap in gaps), (gaps, shortest_run)
 
 
 def test_two_slots_of_the_free_plan_stay_full(platform: PlatformHandle) -> None:
