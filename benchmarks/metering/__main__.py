@@ -224,7 +224,7 @@ def write_report(results: dict[str, Any]) -> None:
         f"| {hot['latency_ms_p95']} | {hot['calls']} |",
         "",
         "Authentication already reads users/{uid}; metering adds one blind write (Increment with",
-        "transform results) to one of 8 counter shards and no read.",
+        "transform results) to one of the counter shards and no read.",
         "",
         "## Refusals",
         "",

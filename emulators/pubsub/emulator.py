@@ -30,7 +30,10 @@ class PubSubEmulator:
         min_backoff: float = 0.2,
         max_backoff: float = 5.0,
         request_timeout: float = 60.0,
-        push_workers: int = 4,
+        # Deployed push subscriptions are not limited to a few requests in flight (the functions
+        # scale out); a long-running worker (an agent run holds its push for minutes) must not
+        # starve the others, so the local default leaves room for many at once.
+        push_workers: int = 16,
     ) -> None:
         self._host = host
         self._requested_port = port

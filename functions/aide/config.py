@@ -131,3 +131,18 @@ def is_deployed() -> bool:
 
 def id_token_recheck_seconds() -> int:
     return max(0, int(ID_TOKEN_RECHECK_SECONDS.value))
+
+
+TRUSTED_PROXY_HOPS = params.IntParam(
+    "TRUSTED_PROXY_HOPS",
+    default=0,
+    description=(
+        "Proxies between Google's front end and the functions that append to X-Forwarded-For "
+        "(0 when clients call the functions directly; 1 behind one load balancer or CDN). The "
+        "audited client IP is the entry this many places left of the right end."
+    ),
+)
+
+
+def trusted_proxy_hops() -> int:
+    return max(TRUSTED_PROXY_HOPS.value, 0)

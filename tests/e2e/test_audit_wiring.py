@@ -292,3 +292,21 @@ def test_project_and_api_key_changes_name_their_actors(twice: PlatformHandle) ->
     assert_request_actor(
         by_action["api_key.revoked"], "user", owner.uid, "req-key-revoke", "console/3"
     )
+
+
+def test_audited_ip_is_the_one_the_front_end_appended_not_a_spoofed_one(
+    platform: PlatformHandle,
+) -> None:
+    """A client that sends its own X-Forwarded-For entries cannot choose the recorded IP: the
+    audit names the right end of the header (the address Google's front end appends)."""
+    stack = platform
+    owner = stack.create_user()
+    provision(stack, owner)
+    headers = {**owner.headers, "X-Forwarded-For": f"6.6.6.6, {CLIENT_IP}"}
+    created = stack.http.post(
+        stack.url("projects", "/"), json={"name": "Spoofed"}, headers=headers, timeout=TIMEOUT
+    )
+    assert created.status_code == 201, created.text
+    project_id = created.json()["data"]["project"]["id"]
+    (entry,) = wait_for_actions(stack, project_id, Counter({"project.created": 1}))
+    assert entry["ip"] == CLIENT_IP, entry

@@ -98,9 +98,10 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("users", "GET", "/{owner}", None, 403, None),
     Endpoint("users", "PATCH", "/{owner}", lambda w: {"role": "developer"}, 403, None),
     Endpoint("api_keys", "POST", "/", lambda w: {"name": "k", "scopes": ["*"]}, 403, None),
-    Endpoint("api_keys", "GET", "/", None, 403, None),
-    Endpoint("api_keys", "GET", "/{key}", None, 403, 404),
-    Endpoint("api_keys", "DELETE", "/{key}", None, 403, 404),
+    # Any role lists and revokes its own keys (a demoted developer keeps that right).
+    Endpoint("api_keys", "GET", "/", None, 200, None),
+    Endpoint("api_keys", "GET", "/{key}", None, 404, 404),
+    Endpoint("api_keys", "DELETE", "/{key}", None, 404, 404),
     Endpoint("projects", "POST", "/", lambda w: {"name": "Low project"}, 201, None),
     Endpoint("projects", "GET", "/", None, 200, None),
     Endpoint("projects", "GET", "/{project}", None, 404, 404),

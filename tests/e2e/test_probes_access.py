@@ -1,7 +1,7 @@
 """Probes make the platform work (a write, a trigger, a Pub/Sub message, a result write): over
 HTTP with real Auth-emulator tokens, anonymous callers and non-admins cannot start or read one,
-and nothing is written for them; an admin (ID token, or an API key whose scopes grant
-`admin:write`: today only `*`) can."""
+and nothing is written for them; an admin (ID token, or an API key scoped `admin:write`, which
+neither a resource scope nor `*` implies) can."""
 
 from __future__ import annotations
 
@@ -59,13 +59,14 @@ def test_non_admins_cannot_start_probes(platform: PlatformHandle, role: str) -> 
 def test_an_admin_key_needs_the_admin_scope(platform: PlatformHandle) -> None:
     admin = platform.create_user()
     provision(platform, admin, "admin")
-    narrow = api_key(platform, admin, ["tasks:write", "users:write"])
-    response = platform.http.post(
-        platform.url("probes", "/"), json={}, headers=narrow, timeout=TIMEOUT_S
-    )
-    assert response.status_code == 403, response.text
+    for scopes in (["tasks:write", "users:write"], ["*"]):
+        narrow = api_key(platform, admin, scopes)
+        response = platform.http.post(
+            platform.url("probes", "/"), json={}, headers=narrow, timeout=TIMEOUT_S
+        )
+        assert response.status_code == 403, (scopes, response.text)
     assert probe_count(platform) == 0
-    broad = api_key(platform, admin, ["*"])
+    broad = api_key(platform, admin, ["admin:write"])
     response = platform.http.post(
         platform.url("probes", "/"), json={}, headers=broad, timeout=TIMEOUT_S
     )

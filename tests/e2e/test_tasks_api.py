@@ -300,13 +300,14 @@ def test_retry_a_failed_task(stack: PlatformHandle) -> None:
     retried = post(stack, user, f"/{task_id}/retry")
     assert retried.status_code == 200, retried.text
     task = retried.json()["data"]["task"]
-    assert task["status"] == "queued" and task["attempts"] == 0 and "error" not in task
+    assert task["status"] == "queued" and task["attempts"] == 1 and "error" not in task
+    assert task["retries"] == 1 and task["retriedAtAttempt"] == 1
     first_run = ["queued", "started", "failed"]
     assert kinds_of(stack, user, task_id)[:4] == [*first_run, "retried"]
     # Re-dispatched: the runtime runs it again (and the provider refuses again).
     wait_until(lambda: len(stored_kinds(stack, task_id)) >= 6, RUN_TIMEOUT, POLL_S)
     assert kinds_of(stack, user, task_id) == [*first_run, "retried", "started", "failed"]
-    assert load(stack, task_id).attempts == 1
+    assert load(stack, task_id).attempts == 2
 
 
 # --- dispatch through the real trigger and topic ---------------------------------------------

@@ -65,7 +65,9 @@ def serve(
 
 
 def issue(db: Any, scopes: list[str]) -> str:
+    """A key of "dev", a developer (keys act only while their owner may hold them)."""
     provision_user(db, VerifiedIdentity(uid="dev"))
+    db.collection("users").document("dev").update({"role": "developer"})
     return api_keys.create_api_key(db, "dev", ApiKeyCreate(name="key", scopes=scopes)).key
 
 
@@ -76,7 +78,7 @@ def test_handler_receives_the_principal(app_db: Any) -> None:
     assert response.get_json()["data"] == {"thing": "abc", "uid": "dev"}
     (principal,) = seen
     assert principal.via_api_key and principal.scopes == frozenset({"tasks:read"})
-    assert principal.role == UserRole.USER and principal.user.uid == "dev"
+    assert principal.role == UserRole.DEVELOPER and principal.user.uid == "dev"
 
 
 def test_refusals_render_in_the_envelope(app_db: Any) -> None:

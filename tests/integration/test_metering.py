@@ -160,3 +160,28 @@ def test_a_lowered_limit_mid_day_admits_exactly_the_new_remainder(fs_client: Any
     )
     assert sum(result.admitted for result in results) == 3
     assert metering.day_usage(fs_client, "u5", quota.day_key(NOW), 1) == 12
+
+
+def test_a_small_burst_admits_exactly_its_units_of_costly_calls(fs_client: Any) -> None:
+    """The free plan's 60 units a minute are exactly 12 calls of 5 units, even concurrently
+    (a small burst lives in one counter, not in eight slices that each strand units)."""
+    metering.full_shards.clear()
+    user = make_user(fs_client, "u6", limit=1000, burst=60)
+    results = run_concurrently(
+        20, lambda rng: metering.admit_call(fs_client, user, 5, now=lambda: NOW, rng=rng)
+    )
+    assert sum(result.admitted for result in results) == 12
+    assert admitted_total(fs_client, "u6") == 60
+    refused = next(result.refusal for result in results if result.refusal is not None)
+    assert refused.kind is LimitKind.MINUTE
+
+
+def test_a_refund_gives_back_all_but_one_unit(fs_client: Any) -> None:
+    metering.full_shards.clear()
+    user = make_user(fs_client, "u7", limit=1000, burst=60)
+    admission = metering.admit_call(fs_client, user, 5, now=lambda: NOW)
+    assert metering.refund(fs_client, admission) == 4
+    assert admitted_total(fs_client, "u7") == 1
+    one = metering.admit_call(fs_client, user, 1, now=lambda: NOW)
+    assert metering.refund(fs_client, one) == 0
+    assert admitted_total(fs_client, "u7") == 2

@@ -284,7 +284,8 @@ def test_failure_cancels_dependents_and_retry_requeues(fs_client: Any) -> None:
     retried = service.retry_task(fs_client, OWNER, task.id)
     assert retried.task is not None and retried.task.status is TaskStatus.QUEUED
     after = load(fs_client, task.id)
-    assert after.status is TaskStatus.QUEUED and after.attempts == 0
+    assert after.status is TaskStatus.QUEUED and after.attempts == 1
+    assert after.retries == 1 and after.attempts_in_budget == 0
     assert after.error is None and after.failed_at is None
     assert events(fs_client, task.id)[-1].kind == "retried"
     assert len(dispatch_records(fs_client)[task.id]) == 2

@@ -99,18 +99,40 @@ def test_inactive_account_is_refused_before_role_and_scope(status: UserStatus) -
         ({"tasks:*"}, "tasks:write", True),
         ({"tasks:*"}, "projects:read", False),
         ({"*"}, "users:write", True),
+        # Admin power is never implied by a resource scope or by "*".
+        ({"*"}, "admin:write", False),
+        ({"users:*"}, "admin:write", False),
+        ({"users:write", "users:read"}, "admin:read", False),
+        ({"admin:read"}, "admin:write", False),
+        ({"admin:write"}, "admin:write", True),
+        ({"admin:*"}, "admin:read", True),
         ({"projects:read", "agents:read"}, "agents:read", True),
         (set(), "agents:read", False),
     ],
 )
 def test_scope_grants(granted: set[str], required: str, allowed: bool) -> None:
     assert scope_grants(frozenset(granted), required) is allowed
-    keyed = principal(scopes=frozenset(granted))
+    keyed = principal(UserRole.DEVELOPER, scopes=frozenset(granted))
     if allowed:
         authorize(keyed, required_role=UserRole.USER, scope=required)
     else:
         with pytest.raises(InsufficientPermissions, match="lacks scope"):
             authorize(keyed, required_role=UserRole.USER, scope=required)
+
+
+def test_api_key_acts_only_while_its_owner_may_hold_keys() -> None:
+    """A key works with its owner's current role: an owner demoted to `user` has keys that no
+    longer work for anything, while the same owner signed in still works."""
+    authorize(principal(UserRole.DEVELOPER, scopes=frozenset({"*"})),
+              required_role=UserRole.USER, scope="tasks:write")
+    with pytest.raises(InsufficientPermissions, match="owner is now a user"):
+        authorize(principal(UserRole.USER, scopes=frozenset({"*"})),
+                  required_role=UserRole.USER, scope="tasks:write")
+    authorize(principal(UserRole.USER), required_role=UserRole.USER, scope="tasks:write")
+    # An admin scope held by a key whose owner is no longer admin grants nothing.
+    with pytest.raises(InsufficientPermissions):
+        authorize(principal(UserRole.DEVELOPER, scopes=frozenset({"admin:*"})),
+                  required_role=UserRole.ADMIN, scope="admin:write")
 
 
 def test_id_token_principal_holds_every_scope() -> None:

@@ -71,3 +71,21 @@ def test_routes_and_contract_list_the_same_endpoints() -> None:
 def test_no_endpoint_is_declared_twice() -> None:
     keys = [(e.function, e.method, _shape(e.path)) for e in ENDPOINTS]
     assert len(keys) == len(set(keys))
+
+
+def test_admin_scopes_are_declared_in_the_contract() -> None:
+    """An operation that needs an admin scope says so in the contract (OpenAPI security), and
+    the contract names no admin scope a route does not require."""
+    from aide.domain.access import ADMIN_SCOPES
+
+    served = set()
+    for function, module_name in http_functions().items():
+        for route in importlib.import_module(module_name).router.routes:
+            scope = route.operation.scope if route.operation is not None else None
+            if scope in ADMIN_SCOPES:
+                served.add((function, route.method, _shape(route.pattern), scope))
+    declared = {
+        (e.function, e.method, _shape(e.path), e.scope) for e in ENDPOINTS if e.scope is not None
+    }
+    assert served == declared
+    assert {scope for *_, scope in served} == {"admin:read", "admin:write"}

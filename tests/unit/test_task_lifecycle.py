@@ -45,6 +45,8 @@ EXPECTED: dict[tuple[S, S], tuple[set[R], str, str]] = {
     (S.IN_PROGRESS, S.CANCELLED): (CANCELS, "cancelledAt", "cancelled"),
     (S.IN_PROGRESS, S.QUEUED): ({R.HEARTBEAT_LOST, R.TRANSIENT_ERROR}, "queuedAt", "requeued"),
     (S.FAILED, S.QUEUED): ({R.RETRY}, "queuedAt", "retried"),
+    # Revived: the failure that cancelled it is being retried.
+    (S.CANCELLED, S.PENDING): ({R.DEPENDENCY_RETRIED}, "updatedAt", "retried"),
 }
 
 # Repeating a move whose result already holds: (status, reason) pairs that are no-ops.
@@ -58,6 +60,7 @@ NOOPS: set[tuple[S, R]] = {(S.CANCELLED, reason) for reason in CANCELS} | {
     (S.FAILED, R.TRANSIENT_ERROR),
     (S.QUEUED, R.HEARTBEAT_LOST),
     (S.QUEUED, R.TRANSIENT_ERROR),
+    (S.PENDING, R.DEPENDENCY_RETRIED),
 }
 
 ALL_TRIPLES = list(itertools.product(S, S, R))
@@ -109,7 +112,7 @@ def test_every_other_triple_is_illegal_or_a_documented_noop() -> None:
             assert result.event_kind is None
             assert result.clears_fields == ()
             assert not result.starts_attempt
-            assert not result.resets_attempts
+            assert not result.opens_attempt_budget
             continue
         with pytest.raises(IllegalTransition) as caught:
             transition(current, target, reason=reason)
@@ -163,19 +166,19 @@ def test_retry_is_only_for_failed_tasks_even_when_already_requeued() -> None:
 def test_claim_starts_an_attempt_and_retry_resets_the_budget_and_the_stale_fields() -> None:
     claim = transition(S.QUEUED, S.IN_PROGRESS, reason=R.CLAIM)
     assert claim.starts_attempt
-    assert not claim.resets_attempts
+    assert not claim.opens_attempt_budget
     retry = transition(S.FAILED, S.QUEUED, reason=R.RETRY)
-    assert retry.resets_attempts
+    assert retry.opens_attempt_budget
     assert not retry.starts_attempt
     assert set(retry.clears_fields) == {"startedAt", "heartbeatAt", "failedAt", "error"}
     requeue = transition(S.IN_PROGRESS, S.QUEUED, reason=R.HEARTBEAT_LOST)
     assert set(requeue.clears_fields) == {"startedAt", "heartbeatAt"}
-    assert not requeue.resets_attempts
+    assert not requeue.opens_attempt_budget
     for (current, target), (reasons, _, _) in EXPECTED.items():
         for reason in reasons:
             result = transition(current, target, reason=reason)
             assert result.starts_attempt == (reason is R.CLAIM)
-            assert result.resets_attempts == (reason is R.RETRY)
+            assert result.opens_attempt_budget == (reason is R.RETRY)
 
 
 def test_plain_strings_from_a_document_are_accepted_and_garbage_is_not() -> None:
@@ -192,7 +195,7 @@ def test_allowed_targets() -> None:
     assert allowed_targets(S.IN_PROGRESS) == {S.COMPLETED, S.FAILED, S.CANCELLED, S.QUEUED}
     assert allowed_targets(S.FAILED) == {S.QUEUED}
     assert allowed_targets(S.COMPLETED) == frozenset()
-    assert allowed_targets(S.CANCELLED) == frozenset()
+    assert allowed_targets(S.CANCELLED) == {S.PENDING}  # only revived by a retried failure
 
 
 @pytest.mark.parametrize("reason", [R.HEARTBEAT_LOST, R.TRANSIENT_ERROR])
@@ -288,7 +291,7 @@ def test_applying_a_claim_starts_an_attempt() -> None:
     assert queued.status is S.QUEUED  # the task given is left as it was
 
 
-def test_applying_a_retry_clears_the_abandoned_attempt_and_resets_attempts() -> None:
+def test_applying_a_retry_clears_the_abandoned_attempt_and_opens_attempt_budget() -> None:
     failed = _task(
         status="failed",
         attempts=3,
@@ -298,7 +301,8 @@ def test_applying_a_retry_clears_the_abandoned_attempt_and_resets_attempts() -> 
         failedAt=APPLIED_AT - timedelta(minutes=30),
     )
     retried = transition(S.FAILED, S.QUEUED, reason=R.RETRY).apply_to(failed, APPLIED_AT)
-    assert (retried.status, retried.attempts, retried.queued_at) == (S.QUEUED, 0, APPLIED_AT)
+    assert (retried.status, retried.attempts, retried.queued_at) == (S.QUEUED, 3, APPLIED_AT)
+    assert (retried.retries, retried.retried_at_attempt, retried.attempts_in_budget) == (1, 3, 0)
     assert retried.error is None and retried.failed_at is None
     assert retried.started_at is None and retried.heartbeat_at is None
 

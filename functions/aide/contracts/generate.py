@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from aide import config
 from aide.contracts.openapi import build_openapi, error_codes
 from aide.contracts.registry import DOCUMENTS, ENUMS, REQUESTS, RESPONSES
+from aide.domain.access import ADMIN_SCOPES, KNOWN_SCOPES
 from aide.domain.api_keys import API_KEY_PREFIX
 from aide.domain.collections import COLLECTIONS, SUBCOLLECTIONS
 from aide.domain.system_config import DEFAULT_PLANS
@@ -50,6 +51,9 @@ def build_constants() -> dict[str, Any]:
             "maxTasksPerGroup": MAX_TASKS_PER_GROUP,
         },
         "apiKeyPrefix": API_KEY_PREFIX,
+        # Admin scopes are granted only by name: no resource scope and not "*" implies them.
+        "apiKeyScopes": sorted(KNOWN_SCOPES),
+        "adminScopes": list(ADMIN_SCOPES),
     }
 
 

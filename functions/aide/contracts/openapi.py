@@ -10,6 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from aide import config
 from aide.contracts.registry import ENDPOINTS, Endpoint
+from aide.domain.access import KNOWN_SCOPES
 from aide.entrypoints import errors as api_errors
 from aide.entrypoints.http_request import MAX_BODY_BYTES
 
@@ -205,8 +206,21 @@ def _operation(
             "content": {"application/json": {"schema": refs[endpoint.request]}},
         }
     if endpoint.authenticated:
-        operation["security"] = [{"bearerAuth": []}, {"apiKey": []}]
+        # OpenAPI 3.1 lets a non-OAuth requirement name roles: here, the admin scope a key needs.
+        scopes = [endpoint.scope] if endpoint.scope else []
+        operation["security"] = [{"bearerAuth": scopes}, {"apiKey": scopes}]
     return operation
+
+
+_SCOPES_DOC = (
+    "An API key acts for its owner, within its scopes and the owner's current role (not at all "
+    "while the owner is below developer). Scopes: "
+    + ", ".join(sorted(KNOWN_SCOPES))
+    + ". `<resource>:read` for reads, `<resource>:write` for changes, `<resource>:*` both, `*` "
+    "every resource scope. The admin operations (the admin function, GET/PATCH /users/{uid}) "
+    "need `admin:read` / `admin:write` (or `admin:*`), which no resource scope and not `*` "
+    "implies; the operation's security requirement names it."
+)
 
 
 def build_openapi(endpoints: list[Endpoint] | None = None) -> dict[str, Any]:
@@ -262,9 +276,14 @@ def build_openapi(endpoints: list[Endpoint] | None = None) -> dict[str, Any]:
                 "bearerAuth": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "Firebase ID token, or an API key (aide_...)",
+                    "description": "Firebase ID token, or an API key (aide_...). " + _SCOPES_DOC,
                 },
-                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                "apiKey": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-API-Key",
+                    "description": _SCOPES_DOC,
+                },
             },
         },
     }

@@ -8,6 +8,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
+from aide.domain.access import ADMIN_READ, ADMIN_WRITE
 from aide.domain.agent_memory import MemoryEdge, MemoryEdgeType, MemoryNode, MemoryNodeType
 from aide.domain.agents import (
     Agent,
@@ -241,6 +242,10 @@ class Endpoint:
     tags: tuple[str, ...] = field(default_factory=tuple)
     document: bool = False
     """The 200 answer is a JSON document of its own (the OpenAPI document), not an envelope."""
+    scope: str | None = None
+    """The API-key scope the operation needs, when it is an admin scope (OpenAPI lists it in the
+    operation's `apiKey` security requirement; tests/unit/test_routes_match_contract.py checks it
+    against the route)."""
 
 
 @dataclass(frozen=True)
@@ -269,6 +274,7 @@ class _AuthenticatedFunction:
         status: int = 200,
         description: str = "",
         tag: str = "",
+        scope: str | None = None,
     ) -> Endpoint:
         return Endpoint(
             function=self.function,
@@ -287,6 +293,7 @@ class _AuthenticatedFunction:
             errors=tuple(sorted({*self.errors, *errors, 429})),
             authenticated=True,
             tags=(tag or self.function,),
+            scope=scope,
         )
 
 
@@ -299,7 +306,7 @@ _PROJECTS: Final = _AuthenticatedFunction("projects", errors=(503,))
 # Every knowledge call names a scope: a bad projectId is 400, one the caller cannot read 404.
 _KNOWLEDGE: Final = _AuthenticatedFunction("knowledge", errors=(400, 404, 503))
 _ADMIN: Final = _AuthenticatedFunction("admin", errors=(401, 403))
-# Admins only (API keys: a scope granting admin:write, today only *): a probe makes work.
+# Admins only (API keys: admin:write to start, admin:read to read): a probe makes work.
 _PROBES: Final = _AuthenticatedFunction("probes", errors=(401, 403))
 
 ENDPOINTS: Final[list[Endpoint]] = [
@@ -337,10 +344,10 @@ ENDPOINTS: Final[list[Endpoint]] = [
         description=(
             "Writes probes/{probeId}; a Firestore trigger publishes it to Pub/Sub and the "
             "subscriber writes probe_results/{probeId} once. Admins only (API keys need the "
-            "`admin:write` scope, which today only `*` grants): a probe costs writes, a trigger "
-            "and a message."
+            "`admin:write` scope): a probe costs writes, a trigger and a message."
         ),
         tag="platform",
+        scope=ADMIN_WRITE,
     ),
     _PROBES.operation(
         "GET",
@@ -350,6 +357,7 @@ ENDPOINTS: Final[list[Endpoint]] = [
         ProbeView,
         errors=(404,),
         tag="platform",
+        scope=ADMIN_READ,
     ),
     _TASKS.operation(
         "POST",
@@ -418,7 +426,11 @@ ENDPOINTS: Final[list[Endpoint]] = [
         "Queue a failed task again with a fresh attempt budget",
         TaskView,
         errors=(404, 409),
-        description="Any task that is not failed is 409.",
+        description=(
+            "Any task that is not failed is 409, and so is a task already retried the plan's "
+            "manualRetriesPerTask times. attempts keeps counting; the dependents the failure "
+            "cancelled become pending again (tasks cancelled by the user stay cancelled)."
+        ),
     ),
     _TASKS.operation(
         "GET",
@@ -507,6 +519,20 @@ ENDPOINTS: Final[list[Endpoint]] = [
             'Optional body {"reason"}. A group with nothing left to cancel is returned as is.'
         ),
     ),
+    _TASK_GROUPS.operation(
+        "POST",
+        "/{groupId}/retry",
+        "retryTaskGroup",
+        "Retry every failed task of the group, reviving what their failures cancelled",
+        TaskGroupView,
+        errors=(404, 409),
+        description=(
+            "Each failed task is queued again (as POST /tasks/{taskId}/retry) and the "
+            "dependents its failure cancelled become pending again; tasks cancelled by the "
+            "user stay cancelled. 409 when no task failed or a task reached the plan's "
+            "manualRetriesPerTask."
+        ),
+    ),
     _AGENTS.operation(
         "GET",
         "/",
@@ -552,7 +578,13 @@ ENDPOINTS: Final[list[Endpoint]] = [
         description="role, status, subscription, quotas and unknown fields are 400.",
     ),
     _USERS.operation(
-        "GET", "/{uid}", "getUser", "Any account (admins only)", UserEnvelope, errors=(404,)
+        "GET",
+        "/{uid}",
+        "getUser",
+        "Any account (admins only)",
+        UserEnvelope,
+        errors=(404,),
+        scope=ADMIN_READ,
     ),
     _USERS.operation(
         "PATCH",
@@ -562,6 +594,7 @@ ENDPOINTS: Final[list[Endpoint]] = [
         UserEnvelope,
         request=AdminUserUpdate,
         errors=(404,),
+        scope=ADMIN_WRITE,
     ),
     _API_KEYS.operation(
         "POST",
@@ -572,16 +605,18 @@ ENDPOINTS: Final[list[Endpoint]] = [
         status=201,
         request=ApiKeyCreate,
         description=(
-            "Developers and admins, with an ID token (never with an API key). The key reads "
-            "aide_<id>_<secret> and is sent as `Authorization: Bearer <key>` or `X-API-Key`. "
-            "Unknown scopes and an expiresAt not in the future are 400."
+            "Developers and admins, with an ID token (never with an API key); admin scopes "
+            "need the admin role. The key reads aide_<id>_<secret> and is sent as "
+            "`Authorization: Bearer <key>` or `X-API-Key`. It acts with its owner's current "
+            "role, and not at all while the owner is below developer. Unknown scopes and an "
+            "expiresAt not in the future are 400."
         ),
     ),
     _API_KEYS.operation(
         "GET",
         "/",
         "listApiKeys",
-        "The caller's API keys, newest first (never the key or its hash)",
+        "The caller's API keys, newest first (never the key or its hash); any role",
         ApiKeyList,
     ),
     _API_KEYS.operation(
@@ -596,7 +631,7 @@ ENDPOINTS: Final[list[Endpoint]] = [
         "DELETE",
         "/{keyId}",
         "revokeApiKey",
-        "Revoke one of the caller's API keys (idempotent)",
+        "Revoke one of the caller's API keys (idempotent); any role",
         ApiKeyEnvelope,
         errors=(404,),
     ),
@@ -780,6 +815,7 @@ ENDPOINTS: Final[list[Endpoint]] = [
         AuditLogPage,
         query=AuditLogQuery,
         errors=(400,),
+        scope=ADMIN_READ,
     ),
     _ADMIN.operation(
         "PUT",
@@ -789,6 +825,7 @@ ENDPOINTS: Final[list[Endpoint]] = [
         UserEnvelope,
         request=RoleChange,
         errors=(400, 404),
+        scope=ADMIN_WRITE,
     ),
     _ADMIN.operation(
         "PUT",
@@ -798,6 +835,7 @@ ENDPOINTS: Final[list[Endpoint]] = [
         UserEnvelope,
         request=StatusChange,
         errors=(400, 404),
+        scope=ADMIN_WRITE,
     ),
     _ADMIN.operation(
         "PUT",
@@ -807,6 +845,7 @@ ENDPOINTS: Final[list[Endpoint]] = [
         UserEnvelope,
         request=PlanChange,
         errors=(400, 404),
+        scope=ADMIN_WRITE,
     ),
     _ADMIN.operation(
         "POST",
@@ -815,5 +854,6 @@ ENDPOINTS: Final[list[Endpoint]] = [
         "Start a user's API-call and task-minute periods afresh",
         UserEnvelope,
         errors=(404,),
+        scope=ADMIN_WRITE,
     ),
 ]

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from aide.domain.users import User, UserRole, UserStatus
 
-# Scopes an API key can carry: "<resource>:<read|write>", "<resource>:*", or "*" for everything.
-# A Firebase ID token (the user themself) is not scoped.
+# Scopes an API key can carry: "<resource>:<read|write>", "<resource>:*", "*" for every resource,
+# and the admin scopes. A Firebase ID token (the user themself) is not scoped.
 ALL_SCOPES = "*"
 SCOPED_RESOURCES: tuple[str, ...] = (
     "agents",
@@ -22,10 +22,20 @@ SCOPED_RESOURCES: tuple[str, ...] = (
     "knowledge",
 )
 SCOPE_ACTIONS: tuple[str, ...] = ("read", "write")
+# The operations only admins may call (audit trail, other users' accounts) need one of these,
+# named on the key: no resource scope and not "*" implies them, so a key issued for, say,
+# `users:write` never carries its admin owner's power over other accounts.
+ADMIN_RESOURCE = "admin"
+ADMIN_READ = "admin:read"
+ADMIN_WRITE = "admin:write"
+ADMIN_SCOPES: tuple[str, ...] = (ADMIN_READ, ADMIN_WRITE, f"{ADMIN_RESOURCE}:*")
+# The lowest role that may hold API keys. A key acts for its owner's *current* role, and not at
+# all once the owner is below this one (the owner can still list and revoke it).
+API_KEY_HOLDER_ROLE = UserRole.DEVELOPER
 
 
 def known_scopes() -> frozenset[str]:
-    scopes = {ALL_SCOPES}
+    scopes = {ALL_SCOPES, *ADMIN_SCOPES}
     for resource in SCOPED_RESOURCES:
         scopes.add(f"{resource}:*")
         scopes.update(f"{resource}:{action}" for action in SCOPE_ACTIONS)
@@ -36,11 +46,14 @@ KNOWN_SCOPES = known_scopes()
 
 
 def scope_grants(granted: frozenset[str], required: str) -> bool:
-    """True when `granted` covers `required`: itself, "<resource>:*" or "*"."""
-    if ALL_SCOPES in granted or required in granted:
+    """True when `granted` covers `required`: itself, "<resource>:*", or "*" — except that an
+    admin scope is granted only by an admin scope."""
+    if required in granted:
         return True
     resource, _, _action = required.partition(":")
-    return f"{resource}:*" in granted
+    if f"{resource}:*" in granted:
+        return True
+    return resource != ADMIN_RESOURCE and ALL_SCOPES in granted
 
 
 class AccessError(Exception):
@@ -115,5 +128,10 @@ def authorize(principal: Principal, *, required_role: UserRole, scope: str | Non
         raise AccountInactive()
     if not principal.role.satisfies(required_role):
         raise InsufficientPermissions()
+    if principal.via_api_key and not principal.role.satisfies(API_KEY_HOLDER_ROLE):
+        raise InsufficientPermissions(
+            f"Insufficient permissions: API keys act only for a {API_KEY_HOLDER_ROLE} or admin; "
+            f"the key's owner is now a {principal.role}"
+        )
     if scope is not None and not principal.has_scope(scope):
         raise InsufficientPermissions(f"Insufficient permissions: API key lacks scope {scope!r}")

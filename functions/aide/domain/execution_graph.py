@@ -162,7 +162,15 @@ class GraphBuilder:
 
     @classmethod
     def resume(cls, task_id: str, graph: ExecutionGraph) -> GraphBuilder:
-        return cls(task_id, list(graph.nodes), list(graph.edges))
+        builder = cls(task_id, list(graph.nodes), list(graph.edges))
+        builder.set_status("running")
+        return builder
+
+    def set_status(self, status: str) -> None:
+        """The task node's status (the graph follows the task: running, queued, failed...)."""
+        for index, node in enumerate(self.nodes):
+            if node.id == task_node_id(self.task_id):
+                self.nodes[index] = node.model_copy(update={"status": status})
 
     def completed_steps(self) -> list[int]:
         """Indexes of the steps the graph records as done (a previous attempt's checkpoint)."""
@@ -198,9 +206,7 @@ class GraphBuilder:
 
     def finish(self, status: str, *, output_summary: str | None = None) -> None:
         """Marks the task node with its final status; a completed run gets its output node."""
-        for index, node in enumerate(self.nodes):
-            if node.id == task_node_id(self.task_id):
-                self.nodes[index] = node.model_copy(update={"status": status})
+        self.set_status(status)
         if output_summary is None:
             return
         steps = self.completed_steps()
@@ -219,6 +225,14 @@ class GraphBuilder:
 
     def graph(self) -> ExecutionGraph:
         return ExecutionGraph(nodes=list(self.nodes), edges=list(self.edges))
+
+
+def graph_with_task_status(task_id: str, graph: ExecutionGraph, status: str) -> ExecutionGraph:
+    """`graph` with its task node showing `status` (e.g. `queued` once a failed task is
+    retried), the steps it records kept for the next attempt to resume after."""
+    builder = GraphBuilder(task_id, list(graph.nodes), list(graph.edges))
+    builder.set_status(status)
+    return builder.graph()
 
 
 class TaskGraphView(DocumentModel):

@@ -26,12 +26,22 @@ from aide.domain.users import PeriodicQuota, next_day_start, next_month_start
 DAY_SECONDS: Final = 86_400
 MINUTE_SECONDS: Final = 60
 
-# Shards per user-day: enough that one user's 50+ calls/s spread over several documents, few
-# enough that the refusal path (which may touch every shard) stays cheap. Fixed, not derived from
-# the limits: a limit changed during the day must find the units already counted in the same
-# shards (changing it is a deploy-time decision that takes effect cleanly at the next UTC day
-# only if deployed at midnight; otherwise counts in dropped shards are forgotten for that day).
+# Shards per user-day, at most: enough that one user's 50+ calls/s spread over several documents,
+# few enough that the refusal path (which may touch every shard) stays cheap. A user-day uses
+# only as many as its per-minute burst needs (`shard_count`).
 SHARDS: Final = 8
+# One counter document sustains about one write per second: a burst of up to this many units a
+# minute fits one shard, and each further such share adds one (up to SHARDS).
+BURST_UNITS_PER_SHARD: Final = 60
+
+
+def shard_count(burst_limit: int) -> int:
+    """The shards a user-day is split into for this burst limit. One for small limits (the free
+    plan's 60 a minute), so that they are admitted exactly whatever each call costs (a 5-unit
+    call does not strand units in eight small slices); more only when the rate needs them.
+    Derived from the limits, so it changes only with them: a plan change carries the day's
+    counts over to a new generation sliced for the new count (services.metering.carry_over)."""
+    return max(1, min(SHARDS, math.ceil(max(burst_limit, 0) / BURST_UNITS_PER_SHARD)))
 
 
 class LimitKind(StrEnum):

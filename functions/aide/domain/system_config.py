@@ -28,6 +28,8 @@ class Plan(DocumentModel):
     task_minutes_per_month: int = Field(ge=0)
     storage_bytes: int = Field(ge=0)
     concurrent_tasks: int = Field(ge=0)
+    manual_retries_per_task: int = Field(default=3, ge=0)
+    """How often a user may retry one failed task (POST /tasks/{id}/retry, group retries)."""
 
 
 class PlansConfig(DocumentModel):
@@ -54,6 +56,7 @@ DEFAULT_PLANS: Final[dict[PlanName, Plan]] = {
         task_minutes_per_month=100,
         storage_bytes=100 * MIB,
         concurrent_tasks=2,
+        manual_retries_per_task=3,
     ),
     PlanName.PRO: Plan(
         name=PlanName.PRO,
@@ -63,6 +66,7 @@ DEFAULT_PLANS: Final[dict[PlanName, Plan]] = {
         task_minutes_per_month=3_000,
         storage_bytes=10 * GIB,
         concurrent_tasks=10,
+        manual_retries_per_task=10,
     ),
     PlanName.ENTERPRISE: Plan(
         name=PlanName.ENTERPRISE,
@@ -72,6 +76,7 @@ DEFAULT_PLANS: Final[dict[PlanName, Plan]] = {
         task_minutes_per_month=50_000,
         storage_bytes=1024 * GIB,
         concurrent_tasks=100,
+        manual_retries_per_task=25,
     ),
 }
 

@@ -7,6 +7,7 @@
     in_progress  failed       error, timeout, heartbeat_lost, transient_error (attempts exhausted)
     in_progress  queued       heartbeat_lost, transient_error (attempts remain: a requeue)
     failed       queued       retry
+    cancelled    pending      dependency_retried (cancelled by a failure that is being retried)
     pending, queued, in_progress → cancelled: user_cancel, group_cancelled, parent_cancelled,
                                                dependency_failed, dependency_cancelled
 
@@ -28,7 +29,9 @@ Cancelling a completed or failed task is a 409 too: the work it would stop is al
 
 Attempts: a claim starts an attempt. A run that dies (heartbeat lost) or hits a transient error
 goes back to `queued` while attempts remain and to `failed` once they are exhausted
-(`requeue_or_fail`). A user retry grants a fresh attempt budget.
+(`requeue_or_fail`). A user retry grants a fresh attempt budget: `attempts` keeps counting every
+claim (the history), and the attempts made before the retry (`retriedAtAttempt`) no longer count
+against `maxAttempts`; `retries` counts the user's retries (bounded by the plan).
 """
 
 from collections.abc import Mapping
@@ -100,6 +103,8 @@ class TransitionReason(StrEnum):
     """unfinished → cancelled: a task this one depends on failed, so it can never run."""
     DEPENDENCY_CANCELLED = "dependency_cancelled"
     """unfinished → cancelled: a task this one depends on was cancelled, so it can never run."""
+    DEPENDENCY_RETRIED = "dependency_retried"
+    """cancelled → pending: the failed task whose failure cancelled this one was retried."""
 
 
 CANCEL_REASONS: frozenset[TransitionReason] = frozenset(
@@ -151,6 +156,7 @@ LEGAL_TRANSITIONS: Mapping[tuple[TaskStatus, TaskStatus], frozenset[TransitionRe
     (_S.IN_PROGRESS, _S.CANCELLED): CANCEL_REASONS,
     (_S.IN_PROGRESS, _S.QUEUED): REQUEUE_REASONS,
     (_S.FAILED, _S.QUEUED): frozenset({_R.RETRY}),
+    (_S.CANCELLED, _S.PENDING): frozenset({_R.DEPENDENCY_RETRIED}),
 }
 """(from, to) → the reasons that may explain that move. Anything absent is illegal."""
 
@@ -181,6 +187,11 @@ _EFFECTS: Mapping[tuple[TaskStatus, TaskStatus], _EdgeEffect] = {
         TaskEventKind.RETRIED,
         clears_fields=("startedAt", "heartbeatAt", "failedAt", "error"),
     ),
+    (_S.CANCELLED, _S.PENDING): _EdgeEffect(
+        "updatedAt",
+        TaskEventKind.RETRIED,
+        clears_fields=("cancelledAt", "cancelReason", "cancelledByFailureOf"),
+    ),
 }
 
 # Statuses that a reason leads to; repeating the reason on a task already there is a no-op.
@@ -210,8 +221,9 @@ class Transition:
     """Document fields to delete because they described an abandoned attempt."""
     starts_attempt: bool = False
     """True for a claim: the caller increments the task's attempt counter."""
-    resets_attempts: bool = False
-    """True for a user retry: the attempt counter goes back to zero."""
+    opens_attempt_budget: bool = False
+    """True for a user retry: `retries` grows by one and the attempts made so far stop counting
+    against `maxAttempts` (`retriedAtAttempt`); `attempts` itself keeps the history."""
 
     @property
     def is_noop(self) -> bool:
@@ -233,8 +245,9 @@ class Transition:
         if self.starts_attempt:
             document["attempts"] = int(document.get("attempts", 0)) + 1
             document["heartbeatAt"] = now
-        if self.resets_attempts:
-            document["attempts"] = 0
+        if self.opens_attempt_budget:
+            document["retries"] = int(document.get("retries", 0)) + 1
+            document["retriedAtAttempt"] = int(document.get("attempts", 0))
         return task.from_document(document)
 
 
@@ -286,7 +299,7 @@ def transition(current: TaskStatus, target: TaskStatus, *, reason: TransitionRea
         event_kind=effect.event_kind,
         clears_fields=effect.clears_fields,
         starts_attempt=reason is TransitionReason.CLAIM,
-        resets_attempts=reason is TransitionReason.RETRY,
+        opens_attempt_budget=reason is TransitionReason.RETRY,
     )
 
 

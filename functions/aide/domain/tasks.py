@@ -100,10 +100,20 @@ class Task(DocumentModel):
     output_ref: StoredOutput | None = None
     error: str | None = None
     cancel_reason: str | None = None
+    cancelled_by_failure_of: str | None = None
+    """The failed task whose failure cancelled this one (directly or through other dependents):
+    retrying that task revives this one. None for any other cancellation (by the user, a
+    group cancel, a cancelled dependency)."""
     progress: float = Field(default=0.0, ge=0.0, le=1.0)
     estimated_duration: float | None = None
     attempts: int = Field(default=0, ge=0)
+    """Every claim of the task, across the user's retries (never reset)."""
     max_attempts: int = Field(default=3, ge=1)
+    """Attempts per run of the task: counted from `retriedAtAttempt`."""
+    retries: int = Field(default=0, ge=0)
+    """Times the user retried the failed task (bounded by the plan's `manualRetriesPerTask`)."""
+    retried_at_attempt: int = Field(default=0, ge=0)
+    """`attempts` when the user last retried it: the attempts before it used an older budget."""
     # Per-task time limit for one run; the agent's limits.timeoutSeconds applies too (the
     # smaller wins).
     timeout_seconds: int | None = Field(default=None, ge=1)
@@ -117,6 +127,11 @@ class Task(DocumentModel):
     updated_at: UtcDateTime = Field(default_factory=utc_now)
     execution_graph: ExecutionGraph | None = None
     metrics: TaskMetrics = Field(default_factory=TaskMetrics)
+
+    @property
+    def attempts_in_budget(self) -> int:
+        """The attempts that count against `maxAttempts` (those since the last user retry)."""
+        return max(self.attempts - self.retried_at_attempt, 0)
 
 
 class TaskCreate(RequestModel):

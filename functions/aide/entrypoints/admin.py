@@ -6,7 +6,9 @@
     PUT  /users/{uid}/plan    {"plan": "free|pro|enterprise"}
     POST /users/{uid}/quota/reset
 
-Any caller refused here for want of the admin role is recorded (`admin.access_denied`).
+Every operation needs the admin role and, for an API key, an admin scope (`admin:read` for
+the audit trail, `admin:write` for changes; never implied by a resource scope or "*"). Any caller
+refused here for want of the admin role or scope is recorded (`admin.access_denied`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from flask import Request, Response
 
 from aide.adapters.firestore_client import get_firestore
+from aide.domain.access import ADMIN_READ, ADMIN_WRITE
 from aide.domain.audit_logs import AuditLogPage, AuditLogQuery
 from aide.domain.users import PlanChange, RoleChange, StatusChange, UserEnvelope, UserRole
 from aide.entrypoints import errors
@@ -42,7 +45,7 @@ def admin_only(scope: str) -> Callable[[Callable[..., Response]], AuthenticatedH
 
 
 @router.route("GET", "/audit-logs")
-@admin_only("users:read")
+@admin_only(ADMIN_READ)
 def list_audit_logs(request: Request, principal: Principal) -> Response:
     query = validate(AuditLogQuery, query_params(request))
     try:
@@ -65,7 +68,7 @@ def list_audit_logs(request: Request, principal: Principal) -> Response:
 
 
 @router.route("PUT", "/users/{uid}/role")
-@admin_only("users:write")
+@admin_only(ADMIN_WRITE)
 def set_role(request: Request, principal: Principal, uid: str) -> Response:
     body = parse_body(request, RoleChange)
     user = admin.set_role(get_firestore(), uid, body.role, request_actor(request, principal))
@@ -73,7 +76,7 @@ def set_role(request: Request, principal: Principal, uid: str) -> Response:
 
 
 @router.route("PUT", "/users/{uid}/status")
-@admin_only("users:write")
+@admin_only(ADMIN_WRITE)
 def set_status(request: Request, principal: Principal, uid: str) -> Response:
     body = parse_body(request, StatusChange)
     user = admin.set_status(get_firestore(), uid, body.status, request_actor(request, principal))
@@ -81,7 +84,7 @@ def set_status(request: Request, principal: Principal, uid: str) -> Response:
 
 
 @router.route("PUT", "/users/{uid}/plan")
-@admin_only("users:write")
+@admin_only(ADMIN_WRITE)
 def set_plan(request: Request, principal: Principal, uid: str) -> Response:
     body = parse_body(request, PlanChange)
     user = admin.set_plan(get_firestore(), uid, body.plan, request_actor(request, principal))
@@ -89,7 +92,7 @@ def set_plan(request: Request, principal: Principal, uid: str) -> Response:
 
 
 @router.route("POST", "/users/{uid}/quota/reset")
-@admin_only("users:write")
+@admin_only(ADMIN_WRITE)
 def reset_quota(request: Request, principal: Principal, uid: str) -> Response:
     user = admin.reset_quota(get_firestore(), uid, request_actor(request, principal))
     return success(UserEnvelope(user=user))

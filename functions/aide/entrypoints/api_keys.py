@@ -1,13 +1,19 @@
 """api_keys: POST / (issue; the key is in this response only), GET /, GET /{keyId},
-DELETE /{keyId} (revoke). Developers and admins only, and only with an ID token: a leaked key
-must not be able to mint or revoke keys."""
+DELETE /{keyId} (revoke). Only with an ID token: a leaked key must not be able to mint or revoke
+keys. Issuing needs the developer role (admin scopes the admin role); listing, reading and
+revoking need none, so that an owner demoted below developer can still see and revoke keys that
+no longer work for them."""
 
 from __future__ import annotations
 
 from flask import Request, Response
 
 from aide.adapters.firestore_client import get_firestore
-from aide.domain.access import InsufficientPermissions
+from aide.domain.access import (
+    ADMIN_SCOPES,
+    API_KEY_HOLDER_ROLE,
+    InsufficientPermissions,
+)
 from aide.domain.api_keys import (
     ApiKeyCreate,
     ApiKeyEnvelope,
@@ -25,7 +31,6 @@ from aide.entrypoints.routing import Router
 from aide.services import api_keys
 
 router = Router("api_keys")
-REQUIRED_ROLE = UserRole.DEVELOPER
 
 
 def _refuse_api_keys(principal: Principal) -> None:
@@ -34,10 +39,12 @@ def _refuse_api_keys(principal: Principal) -> None:
 
 
 @router.route("POST", "/")
-@authenticated(required_role=REQUIRED_ROLE)
+@authenticated(required_role=API_KEY_HOLDER_ROLE)
 def create_api_key(request: Request, principal: Principal) -> Response:
     _refuse_api_keys(principal)
     body = parse_body(request, ApiKeyCreate)
+    if set(body.scopes) & set(ADMIN_SCOPES) and not principal.role.satisfies(UserRole.ADMIN):
+        raise InsufficientPermissions("Insufficient permissions: admin scopes need the admin role")
     try:
         issued = api_keys.create_api_key(get_firestore(), principal.uid, body)
     except api_keys.InvalidExpiry as error:
@@ -53,7 +60,7 @@ def create_api_key(request: Request, principal: Principal) -> Response:
 
 
 @router.route("GET", "/")
-@authenticated(required_role=REQUIRED_ROLE)
+@authenticated()
 def list_api_keys(request: Request, principal: Principal) -> Response:
     _refuse_api_keys(principal)
     keys = api_keys.list_api_keys(get_firestore(), principal.uid)
@@ -61,7 +68,7 @@ def list_api_keys(request: Request, principal: Principal) -> Response:
 
 
 @router.route("GET", "/{key_id}")
-@authenticated(required_role=REQUIRED_ROLE)
+@authenticated()
 def get_api_key(request: Request, principal: Principal, key_id: str) -> Response:
     _refuse_api_keys(principal)
     key = api_keys.get_api_key(get_firestore(), principal.uid, key_id)
@@ -69,7 +76,7 @@ def get_api_key(request: Request, principal: Principal, key_id: str) -> Response
 
 
 @router.route("DELETE", "/{key_id}")
-@authenticated(required_role=REQUIRED_ROLE)
+@authenticated()
 def revoke_api_key(request: Request, principal: Principal, key_id: str) -> Response:
     _refuse_api_keys(principal)
     key = api_keys.revoke_api_key(get_firestore(), principal.uid, key_id)

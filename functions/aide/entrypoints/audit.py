@@ -8,6 +8,7 @@ available to the services the handler calls (aide.services.audit_trail.change_st
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING, Any
 
 from flask import Request, Response, after_this_request, has_request_context
@@ -23,11 +24,34 @@ if TYPE_CHECKING:
     from aide.entrypoints.operation import Operation
 
 
+def forwarded_client(forwarded_for: str, trusted_hops: int) -> str | None:
+    """The client address in an X-Forwarded-For value, or None when it names none.
+
+    Every proxy appends the address it received the request from, so only the right end can be
+    trusted: Google's front end appends the address that connected to it, and each of the
+    `trusted_hops` proxies behind it (e.g. a load balancer or a CDN in front of the functions)
+    appends one more. Whatever the client sent itself is further left and is never taken.
+    """
+    hops = [hop.strip() for hop in forwarded_for.split(",")]
+    if not hops or not hops[-1]:
+        return None
+    # A header shorter than the trusted chain: the leftmost entry was still written by a proxy.
+    candidate = hops[max(len(hops) - 1 - max(trusted_hops, 0), 0)]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
+
+
 def client_ip(request: Request) -> str | None:
-    # Behind Google's front end the client is the first X-Forwarded-For hop.
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    first = forwarded.split(",")[0].strip()
-    return first or request.remote_addr
+    from aide.config import trusted_proxy_hops
+
+    forwarded = request.headers.get("X-Forwarded-For")
+    if forwarded is not None:
+        found = forwarded_client(forwarded, trusted_proxy_hops())
+        if found is not None:
+            return found
+    return request.remote_addr
 
 
 def request_actor(request: Request, principal: Principal) -> ChangeActor:

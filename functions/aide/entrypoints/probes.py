@@ -2,7 +2,8 @@
 
 A probe makes the platform work (a write, a trigger, a Pub/Sub message, a result write), so only
 admins may start or read one: an operator's diagnostic, never an anonymous endpoint. API keys
-need a scope granting `admin:write`; no resource scope does (today only `*` does)."""
+need the admin scopes (`admin:write` to start, `admin:read` to read), which no resource scope
+and not `*` implies."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import binascii
 from flask import Request, Response
 
 from aide.adapters.firestore_client import get_firestore
+from aide.domain.access import ADMIN_READ, ADMIN_WRITE
 from aide.domain.probes import ProbeCreated, ProbeMessage
 from aide.domain.users import UserRole
 from aide.entrypoints.auth import Principal, authenticated
@@ -26,18 +28,16 @@ log = get_logger(__name__)
 router = Router("probes")
 
 
-PROBE_SCOPE = "admin:write"
-
 
 @router.route("POST", "/")
-@authenticated(required_role=UserRole.ADMIN, scope=PROBE_SCOPE)
+@authenticated(required_role=UserRole.ADMIN, scope=ADMIN_WRITE)
 def create_probe(request: Request, principal: Principal) -> Response:
     probe = probes.create_probe(get_firestore())
     return success(ProbeCreated(probe_id=probe.id), status=201)
 
 
 @router.route("GET", "/{probe_id}")
-@authenticated(required_role=UserRole.ADMIN, scope=PROBE_SCOPE)
+@authenticated(required_role=UserRole.ADMIN, scope=ADMIN_READ)
 def read_probe(request: Request, principal: Principal, probe_id: str) -> Response:
     view = probes.get_probe(get_firestore(), probe_id)
     if view is None:

@@ -10,8 +10,14 @@ from aide.domain.task_lifecycle import IllegalTransition
 from aide.entrypoints.errors import Conflict, NotFound, ValidationFailed, invalid_cursor
 from aide.entrypoints.http_request import IDEMPOTENCY_HEADER
 from aide.services.idempotent_requests import IdempotencyKeyReused, InvalidIdempotencyKey
-from aide.services.task_groups import TaskGroupNotFound
-from aide.services.tasks import DependencyBlocked, InvalidCursor, InvalidReference, TaskNotFound
+from aide.services.task_groups import NothingToRetry, TaskGroupNotFound
+from aide.services.tasks import (
+    DependencyBlocked,
+    InvalidCursor,
+    InvalidReference,
+    RetryLimitReached,
+    TaskNotFound,
+)
 
 
 @contextmanager
@@ -24,6 +30,12 @@ def task_errors() -> Iterator[None]:
         raise NotFound("Task group not found") from error
     except IllegalTransition as error:
         raise Conflict(error.message, details=error.details) from error
+    except NothingToRetry as error:
+        raise Conflict(error.message) from error
+    except RetryLimitReached as error:
+        raise Conflict(
+            error.message, details={"retryLimit": error.limit, "plan": error.plan}
+        ) from error
     except DependencyBlocked as error:
         raise Conflict(error.message, details={"dependency": error.dependency_id}) from error
     except IdempotencyKeyReused as error:

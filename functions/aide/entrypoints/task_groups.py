@@ -67,5 +67,13 @@ def cancel_task_group(request: Request, principal: Principal, group_id: str) -> 
     return success(TaskGroupView(task_group=group))
 
 
+@router.route("POST", "/{group_id}/retry")
+@authenticated(scope="task_groups:write")
+def retry_task_group(request: Request, principal: Principal, group_id: str) -> Response:
+    with task_errors():
+        group, _ = task_groups.retry_task_group(get_firestore(), principal.uid, group_id)
+    return success(TaskGroupView(task_group=group))
+
+
 def serve(request: Request) -> Response:
     return handle(request, router)

@@ -1,10 +1,12 @@
-"""users: GET/PATCH /me (the caller's account), GET/PATCH /{uid} (admins: role and status)."""
+"""users: GET/PATCH /me (the caller's account), GET/PATCH /{uid} (admins: role and status; an API
+key needs `admin:read` / `admin:write`)."""
 
 from __future__ import annotations
 
 from flask import Request, Response
 
 from aide.adapters.firestore_client import get_firestore
+from aide.domain.access import ADMIN_READ, ADMIN_WRITE
 from aide.domain.users import AdminUserUpdate, UserEnvelope, UserRole, UserUpdate
 from aide.entrypoints.auth import Principal, authenticated
 from aide.entrypoints.envelope import success
@@ -39,13 +41,13 @@ def get_my_usage(request: Request, principal: Principal) -> Response:
 
 
 @router.route("GET", "/{uid}")
-@authenticated(required_role=UserRole.ADMIN, scope="users:read")
+@authenticated(required_role=UserRole.ADMIN, scope=ADMIN_READ)
 def get_user(request: Request, principal: Principal, uid: str) -> Response:
     return success(UserEnvelope(user=users.get_user(get_firestore(), uid)))
 
 
 @router.route("PATCH", "/{uid}")
-@authenticated(required_role=UserRole.ADMIN, scope="users:write")
+@authenticated(required_role=UserRole.ADMIN, scope=ADMIN_WRITE)
 def update_user(request: Request, principal: Principal, uid: str) -> Response:
     body = parse_body(request, AdminUserUpdate)
     return success(UserEnvelope(user=users.admin_update_user(get_firestore(), uid, body)))

@@ -121,7 +121,9 @@ def set_plan(
             "quotas.storageBytes.limit": limits.storage_bytes,
             # Today's calls move to counters sliced for the new limit (and the recorded
             # exhaustion follows the new limit).
-            **carry_over(uow, user, limits.api_calls_per_day, now()),
+            **carry_over(
+                uow, user, limits.api_calls_per_day, now(), limits.burst_per_minute
+            ),
         }
 
     return _change_user(db, uid, actor, fields, now)

@@ -3,9 +3,12 @@
 Design (exactly k of any number of concurrent calls are admitted with k units left, and one
 user sustains 50+ calls/s without hot-document contention):
 
-* A user's day is split into `SHARDS` (8) counter documents
+* A user's day is split into `shard_count(burst)` counter documents (1 for a burst up to 60
+  units a minute, as on the free plan; up to `SHARDS` = 8 for faster plans)
   (quota_counters/{uid}_{day}_g{generation}_s{shard}), each owning a fixed slice of the day's
-  limit and of the per-minute burst (`shard_allowance`; slices sum to the limits exactly).
+  limit and of the per-minute burst (`shard_allowance`; slices sum to the limits exactly). One
+  shard admits exactly, whatever the calls cost: the free plan's 60 units a minute are 12 task
+  creations of 5 units.
 * A call picks a random shard and commits ONE write to it: `set(merge)` with
   `Increment(units)` on `apiCalls` and on `minutes.<HHMM>`. Firestore returns the incremented
   values in the commit's transform results, so there is no read and no transaction: blind writes
@@ -34,10 +37,12 @@ Limits: (1) with multi-unit calls, or when both the day and the burst limit bind
 moment, a concurrent refusal that has not yet given its units back can make a shard refuse a
 call that would have fitted (transient under-admission, never over-admission). (2) A call
 costing more units than one shard's slice (limit / 8) is refused even if the whole allowance
-would cover it: limits must be >= 8 x the costliest operation (true of every plan). (3) The
+would cover it: limits must be >= shards x the costliest operation (true of every plan). (3) The
 RateLimit `r` on a success is an estimate (the admitting shard's remaining slice times the
 shard count): the exact figure would need reading every shard. (4) Up to ~8 x (one document's
-sustained write rate) calls/s per user; raise SHARDS for more. (5) A new counter generation
+sustained write rate) calls/s per user; raise SHARDS for more. (6) A call refused by validation
+(400, 413) or answered by an idempotent replay is charged one unit: the rest goes back to its
+shard (`refund`, one more write on that path only). (5) A new counter generation
 (admin quota reset) starts fresh documents; the old generation's stay as history for the daily
 rollup.
 """
@@ -71,6 +76,8 @@ class Admission:
 
     state: RateLimitState | None
     refusal: Refusal | None = None
+    charged: tuple[str, str, int] | None = None
+    """(counter document, minute, units) the call was counted in, for a refund."""
 
     @property
     def admitted(self) -> bool:
@@ -140,7 +147,7 @@ def admit_call(
 
     day, minute = quota.day_key(moment), quota.minute_key(moment)
     counters = QuotaCounterRepository(db)
-    shards = quota.SHARDS
+    shards = quota.shard_count(limits.burst_limit)
     order = list(range(shards))
     (rng or random).shuffle(order)
     refused: set[LimitKind] = set()
@@ -172,7 +179,7 @@ def admit_call(
                 minute_remaining=(burst_allowance - outcome.minute_used) * shards,
                 now=moment,
             )
-            return Admission(state=state)
+            return Admission(state=state, charged=(doc_id, minute, units))
         counters.give_back(doc_id, minute, units)
         refused.add(kind)
         if units == 1:
@@ -185,7 +192,22 @@ def admit_call(
     return Admission(state=None, refusal=quota.refusal(kind, limits, moment))
 
 
-def carry_over(uow: UnitOfWork, user: User, new_limit: int, now: datetime) -> dict[str, Any]:
+def refund(db: Client, admission: Admission, keep: int = 1) -> int:
+    """Give back what an admitted call was charged beyond `keep` units (one blind write, none
+    when nothing is to be given back); the units given back."""
+    if admission.charged is None:
+        return 0
+    doc_id, minute, units = admission.charged
+    back = units - max(keep, 0)
+    if back <= 0:
+        return 0
+    QuotaCounterRepository(db).give_back(doc_id, minute, back)
+    return back
+
+
+def carry_over(
+    uow: UnitOfWork, user: User, new_limit: int, now: datetime, new_burst: int | None = None
+) -> dict[str, Any]:
     """User-document fields for a day limit that changes mid-day (plan change), and the
     counter writes that go with them, inside the caller's transaction.
 
@@ -205,9 +227,13 @@ def carry_over(uow: UnitOfWork, user: User, new_limit: int, now: datetime) -> di
     used = sum(int(data.get("apiCalls", 0)) for data in counters)
     generation = api.generation + 1
     left = used
-    for shard in range(quota.SHARDS):
-        slice_ = quota.shard_allowance(new_limit, quota.SHARDS, shard)
-        units = min(slice_, left) if shard < quota.SHARDS - 1 else left
+    burst = new_burst if new_burst is not None else quota.burst_limit_of(
+        api, user.subscription.plan
+    )
+    shards = quota.shard_count(burst)
+    for shard in range(shards):
+        slice_ = quota.shard_allowance(new_limit, shards, shard)
+        units = min(slice_, left) if shard < shards - 1 else left
         left -= units
         if units:
             uow.quota_counters.replace(

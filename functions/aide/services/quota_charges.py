@@ -8,7 +8,8 @@
   the agent runtime charges every attempt (requeued, cancelled or retried ones too) for the time
   it really ran (aide.adapters.processed_events.run_once keyed "task-minutes:<task id>[:<run
   id>]"). `completed=False` charges the minutes without counting a completed task. Returns False
-  for a repeat.
+  for a repeat. The run's model tokens (`tokens`) go to today's usage record in the same
+  charge, so they too count exactly once per run.
 * `charge_storage(db, uid, delta_bytes, key)` — before storing (positive delta) or after deleting
   (negative): refuses with QuotaExhausted when the bytes would pass the limit, else charges
   exactly once per `key` (e.g. the object path and generation).
@@ -73,6 +74,7 @@ def charge_task_minutes(
     *,
     run_id: str | None = None,
     completed: bool = True,
+    tokens: int = 0,
     now: Callable[[], datetime] = utc_now,
 ) -> bool:
     minutes = quota.execution_minutes(execution_ms)
@@ -87,6 +89,7 @@ def charge_task_minutes(
             moment,
             {
                 "taskMinutes": firestore.Increment(minutes),
+                "tokensUsed": firestore.Increment(max(tokens, 0)),
                 **({"tasksCompleted": firestore.Increment(1)} if completed else {}),
             },
         )

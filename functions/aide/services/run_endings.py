@@ -13,8 +13,9 @@ not charged again); a refusal fails the task with a readable quota error. Once t
 over, whatever its outcome (completed, failed, requeued, or lost to a cancel or a sweep), the
 time it really ran (for a completed or failed task: the `executionTimeMs` written) is charged as
 task minutes once per run (keyed by the claim: attempt and start time), so a redelivered message
-charges nothing and every attempt of a requeued or retried task pays for its own time; a
-completed task also counts in `tasksCompleted`.
+charges nothing and every attempt of a requeued or retried task pays for its own time; the
+model tokens the attempt's steps used go to the day's `tokensUsed` in the same charge (once per
+run); a completed task also counts in `tasksCompleted`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 from aide.adapters.llm.scripted import FINAL_ANSWER_PREFIX
 from aide.adapters.unit_of_work import CONTENDED_ATTEMPTS, UnitOfWork, run_in_transaction
 from aide.domain.access import ResourceNotFound
-from aide.domain.execution_graph import json_size_bytes, summarize
+from aide.domain.execution_graph import graph_with_task_status, json_size_bytes, summarize
 from aide.domain.quota import QuotaExhausted
 from aide.domain.task_lifecycle import (
     IllegalTransition,
@@ -98,7 +99,7 @@ class RunEndings:
             change = requeue_or_fail(
                 task.status,
                 reason=TransitionReason.TRANSIENT_ERROR,
-                attempts=task.attempts,
+                attempts=task.attempts_in_budget,
                 max_attempts=task.max_attempts,
             )
             return change.to_status, TransitionReason.TRANSIENT_ERROR
@@ -131,8 +132,10 @@ class RunEndings:
                 "executionGraph": state.graph.graph().to_document(),
             }
             if target is TaskStatus.QUEUED:
-                # The next attempt resumes from the steps stored so far (memory + graph).
-                all_fields = {"executionGraph": all_fields["executionGraph"]}
+                # The next attempt resumes from the steps stored so far (memory + graph); the
+                # graph shows the task queued, as the task is.
+                graph = graph_with_task_status(task.id, state.graph.graph(), "queued")
+                all_fields = {"executionGraph": graph.to_document()}
             else:
                 all_fields["progress"] = state.progress
             changes.plan(task, target, reason, message=message, fields=all_fields)
@@ -173,6 +176,7 @@ class RunEndings:
                 metrics.execution_time_ms or 0,
                 run_id=f"attempt-{state.attempt}@{started}",
                 completed=report.outcome is RunOutcome.COMPLETED,
+                tokens=metrics.tokens_used or 0,
             )
         except ResourceNotFound:
             # The account is gone (or was never provisioned): there is no quota to charge.

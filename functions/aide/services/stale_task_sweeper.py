@@ -64,7 +64,7 @@ def sweep_task(db: Client, task_id: str, cutoff: datetime, now: datetime) -> Tas
         change = requeue_or_fail(
             task.status,
             reason=TransitionReason.HEARTBEAT_LOST,
-            attempts=task.attempts,
+            attempts=task.attempts_in_budget,
             max_attempts=task.max_attempts,
         )
         silent = "never" if task.heartbeat_at is None else task.heartbeat_at.isoformat()

@@ -15,9 +15,9 @@ wake a task parked for an agent to come back, and a failed task is visible and r
 agent's `status` is `busy` while its pool has running tasks and `idle` when it has none (written
 in the claim and release transactions; `offline` is never overwritten).
 
-`release` gives the slots back when a run ends and, in the same transaction, re-dispatches the
-oldest waiting task still queued of each pool that freed a slot (a fresh outbox record → a new
-dispatch message).
+`release` gives the slots back when a run ends and, in the same transaction, offers each free
+slot to the oldest waiting task still queued that holds no offer yet, re-dispatching it (a fresh
+outbox record → a new dispatch message); see domain.task_slots for why offers hold their slot.
 """
 
 from __future__ import annotations
@@ -74,12 +74,20 @@ class Admission:
 
 def _reclaim_dead_slots(uow: UnitOfWork, slots: TaskSlots, task_id: str, limit: int) -> TaskSlots:
     """Self-healing at the limit: a slot whose run ended without releasing it (its worker died
-    after a cancel) is reclaimed here, where it matters."""
+    after a cancel), or offered to a task that is no longer queued, is reclaimed here, where it
+    matters."""
     if slots.has_free_slot(task_id, limit):
         return slots
-    holders = uow.tasks.get_many(list(slots.running))
-    alive = {t.id for t in holders if t.status is TaskStatus.IN_PROGRESS}
-    return slots.without(set(slots.running) - alive)
+    offered = [item for item in slots.offered if item != task_id]
+    holders = {t.id: t for t in uow.tasks.get_many([*slots.running, *offered])}
+    dead = {
+        item for item in slots.running
+        if item not in holders or holders[item].status is not TaskStatus.IN_PROGRESS
+    } | {
+        item for item in offered
+        if item not in holders or holders[item].status is not TaskStatus.QUEUED
+    }
+    return slots.without(dead)
 
 
 def task_minutes_refusal(user: User | None, now: datetime) -> str | None:
@@ -162,10 +170,12 @@ def admit(db: Client, task_id: str, *, now: Callable[[], datetime] = utc_now) ->
         user = uow.users.get(task.user_id)
         plans = uow.plans.load()
         plan = plans.plan(user.subscription.plan if user is not None else str(plans.default_plan))
-        slots = _reclaim_dead_slots(uow, slots, task.id, plan.concurrent_tasks)
+        slots = _reclaim_dead_slots(
+            uow, slots.with_limit(plan.concurrent_tasks), task.id, plan.concurrent_tasks
+        )
         agent_slots = uow.task_slots.agent_pool(agent.id)
         limit = agent.limits.concurrency
-        agent_slots = _reclaim_dead_slots(uow, agent_slots, task.id, limit)
+        agent_slots = _reclaim_dead_slots(uow, agent_slots.with_limit(limit), task.id, limit)
 
         user_full = not slots.has_free_slot(task.id, plan.concurrent_tasks)
         if user_full or not agent_slots.has_free_slot(task.id, limit):
@@ -173,28 +183,28 @@ def admit(db: Client, task_id: str, *, now: Callable[[], datetime] = utc_now) ->
             # room, it leaves that line and hands its turn to the next task there: a task
             # waiting for one pool never holds up the other's.
             full, other = (slots, agent_slots) if user_full else (agent_slots, slots)
-            other_limit = limit if user_full else plan.concurrent_tasks
-            handoff: Task | None = None
+            handoffs: list[Task] = []
             if task.id in other.waiting:
-                if other.has_free_slot(task.id, other_limit):
-                    other, handoff = _plan_pool_release(uow, other.without([task.id]))
-                else:
-                    other = other.without([task.id])
+                freed = 1 if task.id in other.offered else 0
+                other, handoffs = _plan_pool_release(uow, other.without([task.id]), freed)
                 _save_slots(uow, other, changes.now)
-                if handoff is not None:
+                for handoff in handoffs:
                     write_dispatch_record(uow, handoff, uow.tasks.new_id(), changes.now)
-            if task.id not in full.waiting:
+            if task.id not in full.waiting or task.id in full.offered:
+                # An offer it cannot take (the limit went down meanwhile) goes back in line.
                 _save_slots(uow, full.with_waiting(task.id), changes.now)
+            if task.id not in full.waiting:
                 if user_full:
                     message = (
-                        f"waiting for a free run slot ({len(slots.running)} of "
+                        f"waiting for a free run slot ({slots.held_by_others(task.id)} of "
                         f"{plan.concurrent_tasks} in use)"
                     )
                     data: dict[str, object] = {"concurrentTasks": plan.concurrent_tasks}
                 else:
                     message = (
-                        f"waiting for agent '{agent.id}' ({len(agent_slots.running)} of its "
-                        f"{limit} concurrent runs in use)"
+                        f"waiting for agent '{agent.id}' "
+                        f"({agent_slots.held_by_others(task.id)} of its {limit} concurrent runs "
+                        "in use)"
                     )
                     data = {"agentId": agent.id, "agentConcurrency": limit}
                 _add_waiting_event(uow, task, changes.now, message, data)
@@ -221,66 +231,79 @@ def admit(db: Client, task_id: str, *, now: Callable[[], datetime] = utc_now) ->
     return run_in_transaction(db, apply, max_attempts=CONTENDED_ATTEMPTS)
 
 
-def _plan_pool_release(uow: UnitOfWork, slots: TaskSlots) -> tuple[TaskSlots, Task | None]:
-    """Reads for freeing a pool's slots (already removed from `slots`): the pool as it will be
-    saved and the oldest waiting task still queued, to re-dispatch."""
-    head = slots.waiting[:_WAITING_LOOKAHEAD]
+def _plan_pool_release(
+    uow: UnitOfWork, slots: TaskSlots, freed: int
+) -> tuple[TaskSlots, list[Task]]:
+    """Reads for freeing a pool's slots (already removed from `slots`; `freed` of them held by
+    runs): the pool as it will be saved, and the oldest waiting tasks still queued and not yet
+    offered a slot, one per free slot, to re-dispatch (each now holds an offer)."""
+    wanted = slots.free_slots(freed)
+    if wanted <= 0:
+        return slots, []
+    head = [item for item in slots.waiting if item not in slots.offered][:_WAITING_LOOKAHEAD]
     still_queued = {
         task.id: task for task in uow.tasks.get_many(head) if task.status is TaskStatus.QUEUED
     }
     # Waiting entries that are no longer queued (cancelled, claimed by a redelivery) go.
     slots = slots.without(set(head) - set(still_queued))
-    chosen = next((task_id for task_id in slots.waiting if task_id in still_queued), None)
-    return slots, still_queued[chosen] if chosen is not None else None
+    chosen = [task_id for task_id in head if task_id in still_queued][:wanted]
+    return slots.with_offered(chosen), [still_queued[task_id] for task_id in chosen]
 
 
 def plan_release(
     uow: UnitOfWork, user_id: str, task_ids: list[str]
-) -> Callable[[datetime], str | None]:
+) -> Callable[[datetime], list[str]]:
     """The reads of a release inside the unit of work; returns the function that writes it
-    (call it after every other read of the unit). The writer returns the id of the waiting
-    task it re-dispatched from the user's pool, if any (one from each released agent's pool
-    is re-dispatched too)."""
-    slots, user_next = _plan_pool_release(uow, uow.task_slots.user_pool(user_id).without(task_ids))
+    (call it after every other read of the unit). The writer returns the ids of the waiting
+    tasks it re-dispatched (from the user's pool and the released agents' pools)."""
+    pool = uow.task_slots.user_pool(user_id)
+    freed = len(set(task_ids) & set(pool.running))
+    slots, user_next = _plan_pool_release(uow, pool.without(task_ids), freed)
     agent_ids = sorted({t.agent_id for t in uow.tasks.get_many(task_ids) if t.agent_id})
-    agent_pools: list[tuple[Agent | None, TaskSlots, Task | None]] = []
+    agent_pools: list[tuple[Agent | None, TaskSlots, list[Task]]] = []
     for agent_id in agent_ids:
-        pool = uow.task_slots.agent_pool(agent_id)
-        if not set(task_ids) & (set(pool.running) | set(pool.waiting)):
+        agent_pool = uow.task_slots.agent_pool(agent_id)
+        if not set(task_ids) & (set(agent_pool.running) | set(agent_pool.waiting)):
             continue  # nothing of this release is in that pool (claimed before it existed)
-        freed, agent_next = _plan_pool_release(uow, pool.without(task_ids))
-        agent_pools.append((uow.agents.get(agent_id), freed, agent_next))
+        agent = uow.agents.get(agent_id)
+        if agent is not None:
+            agent_pool = agent_pool.with_limit(agent.limits.concurrency)
+        agent_freed = len(set(task_ids) & set(agent_pool.running))
+        released, agent_next = _plan_pool_release(uow, agent_pool.without(task_ids), agent_freed)
+        agent_pools.append((agent, released, agent_next))
 
-    def write(now: datetime) -> str | None:
-        dispatched: set[str] = set()
+    def write(now: datetime) -> list[str]:
+        dispatched: list[str] = []
+
+        def dispatch(tasks: list[Task]) -> None:
+            for task in tasks:
+                if task.id not in dispatched:
+                    write_dispatch_record(uow, task, uow.tasks.new_id(), now)
+                    dispatched.append(task.id)
+
         _save_slots(uow, slots, now)
-        if user_next is not None:
-            # It stays in `waiting` until its claim: if the slot is taken again meanwhile, it
-            # keeps its place at the head of the line.
-            write_dispatch_record(uow, user_next, uow.tasks.new_id(), now)
-            dispatched.add(user_next.id)
-        for agent, pool, agent_next in agent_pools:
-            _save_slots(uow, pool, now)
-            if agent_next is not None and agent_next.id not in dispatched:
-                write_dispatch_record(uow, agent_next, uow.tasks.new_id(), now)
-                dispatched.add(agent_next.id)
-            status = _status_field(agent, pool.running, now) if agent is not None else None
+        # Each stays in `waiting`, holding its offer, until its claim.
+        dispatch(user_next)
+        for agent, released, agent_next in agent_pools:
+            _save_slots(uow, released, now)
+            dispatch(agent_next)
+            status = _status_field(agent, released.running, now) if agent is not None else None
             if agent is not None and status is not None:
                 uow.agents.update(agent.id, status)
-        return user_next.id if user_next is not None else None
+        return dispatched
 
     return write
 
 
 def release(
     db: Client, user_id: str, task_ids: list[str], *, now: Callable[[], datetime] = utc_now
-) -> str | None:
+) -> list[str]:
     """Free the slots of `task_ids` whose runs ended (in their user's pool and their agents')
-    and re-dispatch the oldest waiting task still queued of each. Returns the id of the task
-    re-dispatched from the user's pool, if any. Safe to repeat; a task in progress is left
-    alone (claimed again by another attempt)."""
+    and re-dispatch the oldest waiting tasks still queued of each, one per free slot. Returns
+    the ids re-dispatched. Safe to repeat (a repeat frees nothing and offers no slot twice); a
+    task in progress is left alone (claimed again by another attempt)."""
 
-    def apply(uow: UnitOfWork) -> str | None:
+    def apply(uow: UnitOfWork) -> list[str]:
         # Only runs that really ended: a task claimed again meanwhile (swept and re-run) holds
         # its slots for the new attempt.
         found = uow.tasks.get_many(task_ids)

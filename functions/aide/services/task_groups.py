@@ -29,7 +29,14 @@ from aide.domain.tasks import Task
 from aide.services import audit_trail
 from aide.services.idempotent_requests import run_idempotent
 from aide.services.task_transitions import ChangeResult, StatusChanges, apply_status_changes
-from aide.services.tasks import can_read, check_agents, check_project, write_new_task
+from aide.services.tasks import (
+    can_read,
+    check_agents,
+    check_project,
+    owner_plan,
+    plan_retry,
+    write_new_task,
+)
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client
@@ -126,6 +133,18 @@ def create_task_group(
     )
 
 
+class NothingToRetry(Exception):
+    """The group has no failed task (409)."""
+
+    def __init__(self, group_id: str) -> None:
+        self.group_id = group_id
+        super().__init__(f"task group '{group_id}' has no failed task to retry")
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
 def get_task_group(db: Client, user_id: str, group_id: str) -> TaskGroup:
     # The router already answered 404 for an id Firestore refuses (aide.entrypoints.routing).
     group = TaskGroupRepository(db).get(group_id)
@@ -182,6 +201,27 @@ def cancel_task_group(
                 )
         for task_id in list(changes.planned):
             changes.follow_up(task_id)
+
+    result = apply_status_changes(db, plan)
+    return get_task_group(db, user_id, group_id), result
+
+
+def retry_task_group(db: Client, user_id: str, group_id: str) -> tuple[TaskGroup, ChangeResult]:
+    """Retry every failed task of the caller's group, each reviving the dependents its failure
+    cancelled, in one transaction (each retry counts against the plan's bound per task). A
+    group with no failed task → NothingToRetry."""
+
+    def plan(changes: StatusChanges) -> None:
+        group = changes.uow.task_groups.get(group_id)
+        if group is None or group.user_id != user_id:
+            raise TaskGroupNotFound(group_id)
+        members = changes.load(member.id for member in group.tasks)
+        user_plan = owner_plan(changes.uow, user_id)
+        failed = [task for task in members if task.status is TaskStatus.FAILED]
+        if not failed:
+            raise NothingToRetry(group_id)
+        for task in failed:
+            plan_retry(changes, task, user_plan)
 
     result = apply_status_changes(db, plan)
     return get_task_group(db, user_id, group_id), result

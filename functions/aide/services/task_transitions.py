@@ -217,6 +217,9 @@ class StatusChanges:
             status_of=self.current_status,
             subtasks_of=subtasks_of if include_subtasks else None,
         )
+        # A failure's cascade names its root on each task, so that retrying the root revives
+        # exactly these (and not what a user cancelled).
+        failure = {"cancelledByFailureOf": root.id} if root_status is TaskStatus.FAILED else {}
         for item in cascade:
             task = self.loaded[item.task_id]
             if item.task_id in self.planned:
@@ -226,8 +229,56 @@ class StatusChanges:
                 TaskStatus.CANCELLED,
                 item.reason,
                 message=item.message,
-                fields={"cancelReason": item.message},
+                fields={"cancelReason": item.message, **failure},
                 caused_by=item.caused_by,
+            )
+
+    def revive_dependents(self, root: Task) -> None:
+        """Plan pending again the tasks the failure of `root` (being retried) cancelled, and
+        only those: its dependents, transitively, whose `cancelledByFailureOf` names it. One
+        that also depends on a task that failed or was cancelled for another reason stays
+        cancelled (it still could not run), and so do the revived set's tasks behind it."""
+        found: dict[str, Task] = {}
+        frontier = [root.id]
+        while frontier:
+            ids = [d for t in frontier for d in self.loaded[t].dependents if d not in found]
+            frontier = []
+            for dependent in self.load(ids):
+                if (
+                    dependent.status is TaskStatus.CANCELLED
+                    and dependent.cancelled_by_failure_of == root.id
+                    and dependent.id not in found
+                ):
+                    found[dependent.id] = dependent
+                    frontier.append(dependent.id)
+        self.load(d for task in found.values() for d in task.dependencies)
+        revivable = dict(found)
+        changed = True
+        while changed:  # drop the blocked ones until what is left can all run
+            changed = False
+            for task_id, task in list(revivable.items()):
+                if any(
+                    dependency not in revivable
+                    and self.current_status(dependency)
+                    in (TaskStatus.FAILED, TaskStatus.CANCELLED, None)
+                    for dependency in task.dependencies
+                ):
+                    del revivable[task_id]
+                    changed = True
+        for task in revivable.values():
+            unmet = sum(
+                1
+                for dependency in task.dependencies
+                if dependency in revivable
+                or self.current_status(dependency) is not TaskStatus.COMPLETED
+            )
+            self.plan(
+                task,
+                TaskStatus.PENDING,
+                TransitionReason.DEPENDENCY_RETRIED,
+                message=f"dependency '{root.id}' retried",
+                fields={"unmetDependencies": unmet},
+                caused_by=root.id,
             )
 
     # Writes ---------------------------------------------------------------------------------
@@ -323,9 +374,13 @@ def write_group_counts(
         }
     )
     document = updated.to_document()
-    fields = {key: document[key] for key in ("counts", "status", "progress", "updatedAt")}
+    fields: dict[str, Any] = {
+        key: document[key] for key in ("counts", "status", "progress", "updatedAt")
+    }
     if updated.completed_at is not None and group.completed_at is None:
         fields["completedAt"] = updated.completed_at
+    elif updated.completed_at is None and group.completed_at is not None:
+        fields["completedAt"] = None  # revived by a retry: running again
     fields.update(stamp or {})
     uow.task_groups.update(group.id, fields)
     return updated

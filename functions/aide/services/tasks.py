@@ -18,6 +18,8 @@ from google.cloud.firestore import ArrayUnion
 from aide.adapters.repositories.projects import ProjectRepository
 from aide.adapters.repositories.tasks import TaskFilters, TaskRepository
 from aide.adapters.unit_of_work import UnitOfWork
+from aide.domain.document_ids import is_usable_id
+from aide.domain.execution_graph import graph_with_task_status
 from aide.domain.page_cursor import (
     InvalidCursor,
     decode_cursor,
@@ -25,6 +27,7 @@ from aide.domain.page_cursor import (
     listing_fingerprint,
 )
 from aide.domain.projects import Project
+from aide.domain.system_config import Plan
 from aide.domain.task_events import StreamEventKind, TaskEvent, TaskEventList, TaskEventListQuery
 from aide.domain.task_graph import DependencyState, evaluate_dependencies
 from aide.domain.task_lifecycle import TaskStatus, TransitionReason
@@ -39,7 +42,9 @@ from aide.services import audit_trail
 from aide.services.idempotent_requests import run_idempotent
 from aide.services.task_transitions import (
     ChangeResult,
+    StatusChanges,
     TaskNotFound,
+    apply_status_changes,
     change_status,
     write_dispatch_record,
 )
@@ -52,12 +57,14 @@ __all__ = [
     "DependencyBlocked",
     "InvalidCursor",
     "InvalidReference",
+    "RetryLimitReached",
     "TaskNotFound",
     "cancel_task",
     "create_task",
     "get_task",
     "list_task_events",
     "list_tasks",
+    "plan_retry",
     "retry_task",
 ]
 
@@ -313,14 +320,59 @@ def cancel_task(db: Client, user_id: str, task_id: str, reason: str | None = Non
     )
 
 
-def retry_task(db: Client, user_id: str, task_id: str) -> ChangeResult:
-    """Queue a failed task again with a fresh attempt budget (anything else → IllegalTransition).
-    Dependents cancelled by the failure stay cancelled."""
-    return change_status(
-        db,
-        task_id,
-        TaskStatus.QUEUED,
-        TransitionReason.RETRY,
-        owner_id=user_id,
-        message="retried by the owner",
+class RetryLimitReached(Exception):
+    """The task was retried as often as the owner's plan allows (409)."""
+
+    def __init__(self, task_id: str, limit: int, plan: str) -> None:
+        self.task_id = task_id
+        self.limit = limit
+        self.plan = plan
+        super().__init__(
+            f"task '{task_id}' was already retried {limit} times, the most the {plan} plan allows"
+        )
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+def plan_retry(changes: StatusChanges, task: Task, user_plan: Plan) -> None:
+    """Plan the retry of the failed `task` (IllegalTransition if it is not failed,
+    RetryLimitReached past the plan's bound) with the revival of the dependents its failure
+    cancelled."""
+    if task.status is TaskStatus.FAILED and task.retries >= user_plan.manual_retries_per_task:
+        raise RetryLimitReached(task.id, user_plan.manual_retries_per_task, user_plan.name)
+    fields: dict[str, Any] = {}
+    if task.execution_graph is not None:
+        graph = graph_with_task_status(task.id, task.execution_graph, "queued")
+        fields["executionGraph"] = graph.to_document()
+    changes.plan(
+        task, TaskStatus.QUEUED, TransitionReason.RETRY,
+        message="retried by the owner", fields=fields,
     )
+    changes.revive_dependents(task)
+
+
+def owner_plan(uow: UnitOfWork, user_id: str) -> Plan:
+    user = uow.users.get(user_id)
+    plans = uow.plans.load()
+    return plans.plan(user.subscription.plan if user is not None else str(plans.default_plan))
+
+
+def retry_task(db: Client, user_id: str, task_id: str) -> ChangeResult:
+    """Queue a failed task again with a fresh attempt budget (anything else → IllegalTransition),
+    at most the plan's `manualRetriesPerTask` times (then RetryLimitReached). `attempts` keeps
+    counting; the execution graph shows the task queued, its steps kept for the next attempt.
+    The dependents its failure cancelled are revived (pending again, their group's status and
+    progress following); tasks cancelled otherwise stay cancelled."""
+    if not is_usable_id(task_id):
+        raise TaskNotFound(task_id)
+
+    def plan(changes: StatusChanges) -> Task:
+        found = changes.load([task_id])
+        if not found or found[0].user_id != user_id:
+            raise TaskNotFound(task_id)
+        plan_retry(changes, found[0], owner_plan(changes.uow, user_id))
+        return found[0]
+
+    return apply_status_changes(db, plan)
