@@ -96,6 +96,13 @@ def task_groups(request: https_fn.Request) -> https_fn.Response:
     return task_groups_entry.serve(request)
 
 
+@https_fn.on_request()
+def graphql(request: https_fn.Request) -> https_fn.Response:
+    from aide.entrypoints import graphql_http
+
+    return graphql_http.serve(request)
+
+
 @firestore_fn.on_document_created(document=f"{collections.TASK_DISPATCHES}/{{dispatchId}}")
 def on_task_dispatch_created(
     event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None],

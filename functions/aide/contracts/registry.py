@@ -226,6 +226,9 @@ class Endpoint:
     authenticated: bool = False
     description: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    openapi: bool = True
+    """False for an operation that does not answer in the envelope (GraphQL, event streams):
+    it is described by its own contract (shared/schema.graphql) and the README."""
 
 
 @dataclass(frozen=True)
@@ -718,6 +721,28 @@ ENDPOINTS: Final[list[Endpoint]] = [
         UsageReport,
         errors=(401, 403),
         tag="quotas",
+    ),
+    # The GraphQL gateway answers in GraphQL's shape and admits callers itself (to refuse them
+    # in that shape): its contract is shared/schema.graphql, not OpenAPI.
+    Endpoint(
+        function="graphql",
+        method="POST",
+        path="/",
+        operation_id="graphqlPost",
+        summary="GraphQL queries, mutations, and subscriptions (Accept: text/event-stream)",
+        responses={200: None},
+        openapi=False,
+        tags=("graphql",),
+    ),
+    Endpoint(
+        function="graphql",
+        method="GET",
+        path="/",
+        operation_id="graphqlGet",
+        summary="GraphQL queries in the query string",
+        responses={200: None},
+        openapi=False,
+        tags=("graphql",),
     ),
     _ADMIN.operation(
         "GET",
