@@ -27,6 +27,7 @@ from aide.domain.api_keys import (
 )
 from aide.domain.audit_logs import ActorType, AuditLog, AuditLogPage, AuditLogQuery
 from aide.domain.billing import BillingPeriod
+from aide.domain.dashboard import DashboardView
 from aide.domain.execution_graph import TaskGraphView, TaskOutputView
 from aide.domain.health import HealthReport
 from aide.domain.idempotency import IdempotencyRecord, ProcessedEvent
@@ -287,6 +288,7 @@ _PROJECTS: Final = _AuthenticatedFunction("projects", errors=(503,))
 # Every knowledge call names a scope: a bad projectId is 400, one the caller cannot read 404.
 _KNOWLEDGE: Final = _AuthenticatedFunction("knowledge", errors=(400, 404, 503))
 _ADMIN: Final = _AuthenticatedFunction("admin", errors=(401, 403))
+_DASHBOARD: Final = _AuthenticatedFunction("dashboard", errors=(503,))
 
 ENDPOINTS: Final[list[Endpoint]] = [
     Endpoint(
@@ -721,6 +723,30 @@ ENDPOINTS: Final[list[Endpoint]] = [
         UsageReport,
         errors=(401, 403),
         tag="quotas",
+    ),
+    _DASHBOARD.operation(
+        "GET",
+        "/",
+        "getDashboard",
+        "Stats, active agents, recent tasks and projects, usage vs quota, alerts",
+        DashboardView,
+        description=(
+            "One parallel round of reads: count aggregations for the stats (no task document "
+            "read), the newest 10 tasks and 5 projects, the usage report."
+        ),
+    ),
+    # A server-sent event stream, not an envelope: described in the README ("Event streams").
+    Endpoint(
+        function="dashboard",
+        method="GET",
+        path="/events",
+        operation_id="streamDashboardEvents",
+        summary="Server-sent events: task-update, agent-update, stats-update (Last-Event-ID)",
+        responses={200: None},
+        errors=(400, 429),
+        authenticated=True,
+        openapi=False,
+        tags=("dashboard",),
     ),
     # The GraphQL gateway answers in GraphQL's shape and admits callers itself (to refuse them
     # in that shape): its contract is shared/schema.graphql, not OpenAPI.
