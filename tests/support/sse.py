@@ -31,6 +31,7 @@ class EventReader:
         self.response = response
         self._events: queue.SimpleQueue[ServerEvent | None] = queue.SimpleQueue()
         self.comments = 0
+        self.listening = threading.Event()
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
@@ -52,6 +53,8 @@ class EventReader:
                     fields = {}
                 elif line.startswith(":"):
                     self.comments += 1
+                    if line[1:].strip() == "listening":
+                        self.listening.set()
                 else:
                     name, _, value = line.partition(":")
                     value = value[1:] if value.startswith(" ") else value

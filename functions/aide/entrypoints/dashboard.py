@@ -29,6 +29,7 @@ from aide.entrypoints.envelope import jsonable, success
 from aide.entrypoints.errors import ValidationFailed
 from aide.entrypoints.event_stream import (
     LAST_EVENT_ID,
+    LISTENING,
     Deadline,
     comment,
     event_stream,
@@ -115,6 +116,7 @@ def dashboard_frames(
     ]
     deadline = Deadline(window)
     keepalive = keepalive_seconds()
+    listening: set[str] = set()
     stats_due = False
     last_stats = 0.0
     try:
@@ -126,6 +128,10 @@ def dashboard_frames(
                     yield comment()
             else:
                 tag, changes = item
+                if tag not in listening:
+                    listening.add(tag)
+                    if len(listening) == len(subscriptions):
+                        yield comment(LISTENING)
                 for frame_bytes, moved in _frames_for(tag, changes, start, position):
                     position = max(position, moved)
                     stats_due = stats_due or tag == "task"

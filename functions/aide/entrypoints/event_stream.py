@@ -25,6 +25,9 @@ DEFAULT_WINDOW_S: Final = 50.0
 DEFAULT_KEEPALIVE_S: Final = 15.0
 EVENT_STREAM: Final = "text/event-stream"
 LAST_EVENT_ID: Final = "Last-Event-ID"
+LISTENING: Final = "listening"
+"""The comment a stream sends once its listeners have their first snapshot (changes made after
+the client saw it are certain to be streamed)."""
 
 
 def window_seconds() -> float:
