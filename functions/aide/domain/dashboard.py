@@ -49,7 +49,8 @@ class DashboardStats(DocumentModel):
     completed_today: int
     failed_today: int
     success_rate_today: float | None = Field(
-        description="completed / (completed + failed) today (UTC); null before any finished"
+        default=None,
+        description="completed / (completed + failed) today (UTC); absent before any finished",
     )
     tokens_today: int
     computed_at: UtcDateTime
