@@ -96,6 +96,22 @@ def task_groups(request: https_fn.Request) -> https_fn.Response:
     return task_groups_entry.serve(request)
 
 
+@https_fn.on_request()
+def graphql(request: https_fn.Request) -> https_fn.Response:
+    from aide.entrypoints import graphql_http
+
+    return graphql_http.serve(request)
+
+
+# GET /dashboard/events streams for up to AIDE_STREAM_WINDOW_S (50 s), inside the 60 s default
+# timeout and Hosting's 60 s cut (aide.entrypoints.event_stream).
+@https_fn.on_request()
+def dashboard(request: https_fn.Request) -> https_fn.Response:
+    from aide.entrypoints import dashboard as dashboard_entry
+
+    return dashboard_entry.serve(request)
+
+
 @firestore_fn.on_document_created(document=f"{collections.TASK_DISPATCHES}/{{dispatchId}}")
 def on_task_dispatch_created(
     event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None],

@@ -71,6 +71,24 @@ SAMPLE_MAIN = textwrap.dedent(
         raise RuntimeError("sample failure")
 
 
+    @https_fn.on_request()
+    def stream(request: https_fn.Request) -> https_fn.Response:
+        # Server-sent events: the second event is produced only once the client has written
+        # the gate file, i.e. after it received the first one (proof that nothing buffers).
+        gate = OUT / request.args["gate"]
+
+        def events():
+            import time
+
+            yield b"event: first\\ndata: 1\\n\\n"
+            deadline = time.monotonic() + 30
+            while not gate.exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            yield b"event: second\\ndata: 2\\n\\n"
+
+        return https_fn.Response(events(), mimetype="text/event-stream")
+
+
     @firestore_fn.on_document_created(document="things/{thingId}")
     def on_thing_created(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
         record("on_thing_created", {
@@ -163,7 +181,7 @@ def _clean_env() -> dict[str, str]:
 
 def test_ready_line_counts_the_discovered_functions(host: SampleHost) -> None:
     assert any(
-        "Functions host ready on" in line and "(6 functions)" in line
+        "Functions host ready on" in line and "(7 functions)" in line
         for line in host.process.output()
     )
 
@@ -175,6 +193,7 @@ def test_lists_every_discovered_function_with_its_trigger(host: SampleHost) -> N
         "echo",
         "with_cors",
         "boom",
+        "stream",
         "on_thing_created",
         "on_thing_message",
         "nightly",
@@ -256,6 +275,20 @@ def test_a_raising_function_answers_500_and_logs_an_error_line(host: SampleHost)
         timeout=30,
     )
     assert "sample failure" in errors[0]["traceback"]
+
+
+def test_streamed_responses_reach_the_client_as_they_are_produced(host: SampleHost) -> None:
+    gate = f"gate-{uuid.uuid4().hex}"
+    with requests.get(
+        host.url("stream"), params={"gate": gate}, stream=True, timeout=30
+    ) as response:
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        assert "Content-Length" not in response.headers
+        lines = response.iter_lines(chunk_size=1)
+        assert [next(lines), next(lines)] == [b"event: first", b"data: 1"]
+        (host.out_dir / gate).write_text("go")
+        rest = [line for line in lines if line]
+    assert rest == [b"event: second", b"data: 2"]
 
 
 def test_firestore_cloudevent_in_binary_mode(host: SampleHost) -> None:

@@ -17,6 +17,7 @@ from aide.domain.collections import COLLECTIONS, SUBCOLLECTIONS
 from aide.domain.system_config import DEFAULT_PLANS
 from aide.domain.task_groups import MAX_TASKS_PER_GROUP
 from aide.domain.topics import TOPICS
+from aide.entrypoints.graphql_api.schema import printed_schema
 from aide.entrypoints.http_request import MAX_BODY_BYTES
 from aide.entrypoints.json_text import MAX_DEPTH as MAX_JSON_DEPTH
 
@@ -68,9 +69,11 @@ def render() -> dict[str, str]:
         files[f"{SCHEMAS_DIR}/{name}.schema.json"] = _schema(name, model, "serialization")
     files["openapi.json"] = build_openapi()
     files["constants.json"] = build_constants()
-    return {
+    rendered = {
         path: json.dumps(body, indent=2, ensure_ascii=False) + "\n" for path, body in files.items()
     }
+    rendered["schema.graphql"] = printed_schema()
+    return rendered
 
 
 def write(output: Path) -> list[Path]:

@@ -224,7 +224,7 @@ _SCOPES_DOC = (
 
 
 def build_openapi(endpoints: list[Endpoint] | None = None) -> dict[str, Any]:
-    endpoints = ENDPOINTS if endpoints is None else endpoints
+    endpoints = [e for e in (ENDPOINTS if endpoints is None else endpoints) if e.openapi]
     models: list[tuple[type[BaseModel], Any]] = []
     for endpoint in endpoints:
         models.extend(

@@ -28,6 +28,7 @@ from aide.domain.api_keys import (
 )
 from aide.domain.audit_logs import ActorType, AuditLog, AuditLogPage, AuditLogQuery
 from aide.domain.billing import BillingPeriod
+from aide.domain.dashboard import DashboardView
 from aide.domain.execution_graph import TaskGraphView, TaskOutputView
 from aide.domain.health import HealthReport
 from aide.domain.idempotency import IdempotencyRecord, ProcessedEvent
@@ -246,6 +247,9 @@ class Endpoint:
     """The API-key scope the operation needs, when it is an admin scope (OpenAPI lists it in the
     operation's `apiKey` security requirement; tests/unit/test_routes_match_contract.py checks it
     against the route)."""
+    openapi: bool = True
+    """False for an operation that does not answer in the envelope (GraphQL, event streams):
+    it is described by its own contract (shared/schema.graphql) and the README."""
 
 
 @dataclass(frozen=True)
@@ -308,6 +312,7 @@ _KNOWLEDGE: Final = _AuthenticatedFunction("knowledge", errors=(400, 404, 503))
 _ADMIN: Final = _AuthenticatedFunction("admin", errors=(401, 403))
 # Admins only (API keys: admin:write to start, admin:read to read): a probe makes work.
 _PROBES: Final = _AuthenticatedFunction("probes", errors=(401, 403))
+_DASHBOARD: Final = _AuthenticatedFunction("dashboard", errors=(503,))
 
 ENDPOINTS: Final[list[Endpoint]] = [
     Endpoint(
@@ -806,6 +811,52 @@ ENDPOINTS: Final[list[Endpoint]] = [
         UsageReport,
         errors=(401, 403),
         tag="quotas",
+    ),
+    _DASHBOARD.operation(
+        "GET",
+        "/",
+        "getDashboard",
+        "Stats, active agents, recent tasks and projects, usage vs quota, alerts",
+        DashboardView,
+        description=(
+            "One parallel round of reads: count aggregations for the stats (no task document "
+            "read), the newest 10 tasks and 5 projects, the usage report."
+        ),
+    ),
+    # A server-sent event stream, not an envelope: described in the README ("Event streams").
+    Endpoint(
+        function="dashboard",
+        method="GET",
+        path="/events",
+        operation_id="streamDashboardEvents",
+        summary="Server-sent events: task-update, agent-update, stats-update (Last-Event-ID)",
+        responses={200: None},
+        errors=(400, 429),
+        authenticated=True,
+        openapi=False,
+        tags=("dashboard",),
+    ),
+    # The GraphQL gateway answers in GraphQL's shape and admits callers itself (to refuse them
+    # in that shape): its contract is shared/schema.graphql, not OpenAPI.
+    Endpoint(
+        function="graphql",
+        method="POST",
+        path="/",
+        operation_id="graphqlPost",
+        summary="GraphQL queries, mutations, and subscriptions (Accept: text/event-stream)",
+        responses={200: None},
+        openapi=False,
+        tags=("graphql",),
+    ),
+    Endpoint(
+        function="graphql",
+        method="GET",
+        path="/",
+        operation_id="graphqlGet",
+        summary="GraphQL queries in the query string",
+        responses={200: None},
+        openapi=False,
+        tags=("graphql",),
     ),
     _ADMIN.operation(
         "GET",
