@@ -11,6 +11,7 @@ See README.md in this directory for the admin endpoints and what differs from pr
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from concurrent import futures
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,16 @@ class FirestoreEmulator:
 
     def set_duplicate_delivery(self, enabled: bool) -> None:
         self.service.triggers.duplicate_delivery = enabled
+
+    def set_trigger_loss(self, rate: float, seed: int = 0, only: Sequence[str] = ()) -> None:
+        self.service.triggers.set_loss(rate, seed, only)
+
+    def trigger_faults(self) -> dict[str, Any]:
+        triggers = self.service.triggers
+        return {
+            "triggerLossRate": triggers.loss_rate,
+            "triggerDeliveriesLost": triggers.lost(),
+        }
 
     def flush_triggers(self, timeout: float = 30.0) -> bool:
         return self.service.triggers.flush(timeout)
