@@ -39,7 +39,8 @@ def received() -> Iterator[tuple[str, list[dict[str, str]]]]:
 
 def test_forced_schedule_time_is_sent(received: tuple[str, list[dict[str, str]]]) -> None:
     url, headers = received
-    scheduler = Scheduler([ScheduledJob(name="sweep", schedule="every 1 minutes", time_zone=None, url=url)])
+    job = ScheduledJob(name="sweep", schedule="every 1 minutes", time_zone=None, url=url)
+    scheduler = Scheduler([job])
     assert scheduler.run_now("sweep") == 200
     skewed = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     assert scheduler.run_now("sweep", skewed) == 200
