@@ -205,7 +205,20 @@ def status_history_consistent(snapshot: Snapshot, log: ClientLog) -> Check:
         completions = sum(1 for e in changes if e.get("toStatus") == "completed")
         if completions > 1:
             check.violations.append(f"task {task_id} completed {completions} times")
+        if check.violations and check.violations[-1].startswith(f"task {task_id}"):
+            check.violations[-1] += " — history: " + describe_history(changes)
     return check
+
+
+def describe_history(changes: Sequence[Doc]) -> str:
+    """`queued>in_progress (claim, 12:00:01.123456)` for each status event, in order."""
+    parts = []
+    for event in changes:
+        when = event.get("timestamp")
+        clock = when.strftime("%H:%M:%S.%f") if isinstance(when, datetime) else str(when)
+        reason = (event.get("data") or {}).get("reason")
+        parts.append(f"{event.get('fromStatus')}>{event.get('toStatus')} ({reason}, {clock})")
+    return "; ".join(parts)
 
 
 def steps_exactly_once(snapshot: Snapshot, log: ClientLog) -> Check:

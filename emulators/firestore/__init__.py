@@ -168,6 +168,7 @@ class FirestoreEmulator:
         return {
             "triggerLossRate": triggers.loss_rate,
             "triggerDeliveriesLost": triggers.lost(),
+            "triggerDeliveriesFailed": triggers.failed(),
         }
 
     def flush_triggers(self, timeout: float = 30.0) -> bool:

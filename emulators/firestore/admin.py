@@ -12,7 +12,8 @@ Routes (JSON bodies and responses):
   ``{"rules": {"files": [{"content": ...}]}}``)
 * ``PUT /emulator/v1/config`` (``{"duplicateTriggerDelivery": bool}``)
 * ``GET|PUT /emulator/v1/faults`` (``{"triggerLossRate": 0..1, "triggerLossSeed": int,
-  "triggerLossOnly": [trigger names]}``) → the rate and the deliveries dropped on purpose
+  "triggerLossOnly": [trigger names]}``) → the rate, the deliveries dropped on purpose and
+  those that failed
 * ``POST /emulator/v1/triggers:flush`` → returns once pending trigger deliveries are done
 """
 

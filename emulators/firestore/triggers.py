@@ -125,6 +125,7 @@ class TriggerDispatcher:
         self._loss_only: frozenset[str] = frozenset()
         self._loss_random = random.Random(0)
         self._lost: list[dict[str, str]] = []
+        self._failed: list[dict[str, str]] = []
         self._triggers: dict[str, list[Trigger]] = {}
         self._queue: queue.Queue[_Delivery | None] = queue.Queue()
         self._idle = threading.Condition()
@@ -152,6 +153,11 @@ class TriggerDispatcher:
         with self._idle:
             return list(self._lost)
 
+    def failed(self) -> list[dict[str, str]]:
+        """Deliveries that failed (endpoint down or answering an error): lost, as in production."""
+        with self._idle:
+            return list(self._failed)
+
     def _drops(self, delivery: _Delivery) -> bool:
         with self._idle:
             if self.loss_rate <= 0.0 or (
@@ -160,13 +166,7 @@ class TriggerDispatcher:
                 return False
             if self._loss_random.random() >= self.loss_rate:
                 return False
-            self._lost.append(
-                {
-                    "trigger": delivery.trigger,
-                    "document": delivery.headers["ce-document"],
-                    "ceId": delivery.headers["ce-id"],
-                }
-            )
+            self._lost.append(_describe(delivery))
         log(
             "WARNING",
             f"trigger delivery to {delivery.url} dropped (injected loss)",
@@ -250,7 +250,9 @@ class TriggerDispatcher:
                 if self._drops(delivery):
                     continue
                 for _ in range(delivery.copies):
-                    _post(delivery)
+                    if not _post(delivery):
+                        with self._idle:
+                            self._failed.append(_describe(delivery))
             finally:
                 with self._idle:
                     self._pending -= 1
@@ -268,6 +270,14 @@ class TriggerDispatcher:
         self._thread = None
 
 
+def _describe(delivery: _Delivery) -> dict[str, str]:
+    return {
+        "trigger": delivery.trigger,
+        "document": delivery.headers["ce-document"],
+        "ceId": delivery.headers["ce-id"],
+    }
+
+
 def _event_kind(change: Change) -> str:
     if change.old is None:
         return "created"
@@ -276,7 +286,7 @@ def _event_kind(change: Change) -> str:
     return "updated"
 
 
-def _post(delivery: _Delivery) -> None:
+def _post(delivery: _Delivery) -> bool:
     url = urllib.parse.urlsplit(delivery.url)
     connection_cls = (
         http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
@@ -301,7 +311,7 @@ def _post(delivery: _Delivery) -> None:
             ceType=delivery.headers["ce-type"],
             document=delivery.headers["ce-document"],
         )
-        return
+        return False
     if status >= 300:
         log(
             "ERROR",
@@ -310,3 +320,5 @@ def _post(delivery: _Delivery) -> None:
             ceType=delivery.headers["ce-type"],
             document=delivery.headers["ce-document"],
         )
+        return False
+    return True

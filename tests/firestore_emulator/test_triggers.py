@@ -147,6 +147,9 @@ def test_failed_delivery_is_logged_not_retried(emulator, fs_client, receiver, ca
     assert emulator.flush_triggers(timeout=30)
     assert len(receiver.events) == 1
     assert '"severity": "ERROR"' in capfd.readouterr().err
+    failed = emulator.trigger_faults()["triggerDeliveriesFailed"]
+    assert failed[-1]["document"] == "f/x"
+    assert failed[-1]["trigger"] == "on_written"
 
 
 def test_firebase_functions_handler_accepts_the_event(emulator, fs_client, receiver):
