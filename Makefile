@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 BOOTSTRAP_PYTHON ?= $(shell command -v python3.11 || command -v python3)
 PYTEST_ARGS ?=
 
-.PHONY: help setup dev test test-firebase lint typecheck contracts bench clean
+.PHONY: help setup dev test test-firebase lint typecheck contracts bench chaos clean
 
 help:
 	@echo "make dev            the whole platform locally (Firestore, Auth, Pub/Sub, Storage, functions)"
@@ -18,6 +18,7 @@ help:
 	@echo "make lint           ruff + mypy"
 	@echo "make contracts      regenerate shared/ (JSON Schemas, OpenAPI, constants) from the models"
 	@echo "make bench          run benchmarks/ and write benchmarks/results/"
+	@echo "make chaos          10-minute reliability soak: faults under load, then invariants"
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -49,6 +50,11 @@ contracts: setup
 
 bench: setup
 	$(PY) -m benchmarks
+
+# The soak whose figures README's "Reliability" section quotes (a short one runs in `make test`).
+CHAOS_ARGS ?= --duration 600 --users 40 --workers 4 --max-group 200 --real-sweeper-bound
+chaos: setup
+	$(PY) -m benchmarks.reliability $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

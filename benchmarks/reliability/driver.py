@@ -449,7 +449,7 @@ class FaultThread(threading.Thread):
 
     def _restart_firestore(self) -> None:
         with self.workload.quiet():
-            self.faults.wait_idle(60)
+            self.faults.wait_idle(180)
             seconds = self.faults.restart_firestore()
         self.faults.record_recovery("Firestore restart from export", seconds)
 

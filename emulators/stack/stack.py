@@ -31,6 +31,7 @@ OFFICIAL_EMULATORS_ENV = "AIDE_USE_OFFICIAL_EMULATORS"
 # Generous: on a loaded 2-core CI machine node (Auth) and the function imports are slow.
 READY_TIMEOUT_S = {"firestore": 60.0, "pubsub": 60.0, "storage": 60.0, "auth": 120.0}
 FUNCTIONS_READY_TIMEOUT_S = 180.0
+FIRESTORE_EXPORT_TIMEOUT_S = 120.0
 
 
 class StackError(RuntimeError):
@@ -284,9 +285,16 @@ class LocalStack:
             triggers = json.load(answer)
         started = time.monotonic()
         child = self._named("firestore")
-        child.stop()
+        assert self._workdir is not None
+        export = Path(self._workdir.name) / "firestore-export" / "firestore-documents.jsonl"
+        marker = export.stat().st_mtime_ns if export.exists() else None
+        # Its shutdown waits for in-flight requests and trigger deliveries before it exports:
+        # on a loaded machine that takes longer than the default SIGKILL deadline.
+        child.stop(timeout_s=FIRESTORE_EXPORT_TIMEOUT_S)
         with self._lock:
             self._children.remove(child)
+        if not export.exists() or export.stat().st_mtime_ns == marker:
+            raise StackError("Firestore stopped without exporting its documents")
         self._firestore_child(import_dir=True).wait_ready(READY_TIMEOUT_S["firestore"])
         request = urllib.request.Request(
             admin,
