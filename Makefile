@@ -52,7 +52,7 @@ bench: setup
 	$(PY) -m benchmarks
 
 # The soak whose figures README's "Reliability" section quotes (a short one runs in `make test`).
-CHAOS_ARGS ?= --duration 600 --users 40 --workers 4 --max-group 200 --real-sweeper-bound
+CHAOS_ARGS ?= --duration 600 --users 40 --workers 4 --max-group 200 --task-rate 2 --real-sweeper-bound
 chaos: setup
 	$(PY) -m benchmarks.reliability $(CHAOS_ARGS)
 

@@ -45,7 +45,8 @@ def report(result: ChaosResult, command: str) -> str:
         f"{os.cpu_count()} cores (shared with other work while it ran: figures are a floor).",
         "",
         f"Seed {config.seed}, {config.users} users, {config.workers} concurrent clients, "
-        f"groups of {config.group_sizes[0]}-{config.group_sizes[1]} tasks, "
+        f"groups of {config.group_sizes[0]}-{config.group_sizes[1]} tasks, at most "
+        f"{config.task_rate:g} tasks created per second, "
         f"push failures {config.rates.push_failure:.0%}, lost push answers "
         f"{config.rates.push_timeout:.0%}, trigger loss {config.rates.trigger_loss:.0%}, "
         f"duplicate delivery {'on' if config.rates.duplicate_delivery else 'off'}, provider "
@@ -91,6 +92,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-group", type=int, default=200)
+    parser.add_argument("--task-rate", type=float, default=3.0, help="tasks created per second")
     parser.add_argument("--kills", type=int, default=None, help="default: one per 3 minutes")
     parser.add_argument("--real-sweeper-bound", action="store_true")
     args = parser.parse_args(argv)
@@ -100,6 +102,7 @@ def main(argv: list[str]) -> int:
         users=args.users,
         workers=args.workers,
         group_sizes=(10, args.max_group),
+        task_rate=args.task_rate,
         rates=FaultRates(),
         kills=args.kills if args.kills is not None else max(1, int(args.duration // 180)),
         firestore_restarts=1,

@@ -50,6 +50,9 @@ class ChaosConfig:
     workers: int = 4
     group_sizes: tuple[int, int] = (10, 40)
     think_s: float = 0.05  # pause between a worker's operations
+    # Tasks created per second at most (token bucket): a soak holds a rate the platform can
+    # run, otherwise the backlog only grows and "sustained" means nothing.
+    task_rate: float = 3.0
     rates: FaultRates = dataclasses.field(default_factory=FaultRates)
     kills: int = 1  # functions host SIGKILLs, spread over the run
     firestore_restarts: int = 1
@@ -185,6 +188,20 @@ class Workload:
         self.paused = threading.Event()  # set: workers hold still (a quiet moment)
         self.idle_workers = 0
         self.ops: Counter[str] = Counter()
+        self._tokens = float(config.group_sizes[0])
+        self._refilled = time.monotonic()
+
+    def take(self, tasks: int) -> bool:
+        """Room to create `tasks` now under the task rate (else the worker reads instead)."""
+        with self.lock:
+            now = time.monotonic()
+            cap = max(self.config.group_sizes[1], 10) * 1.0
+            self._tokens = min(cap, self._tokens + (now - self._refilled) * self.config.task_rate)
+            self._refilled = now
+            if self._tokens < tasks:
+                return False
+            self._tokens -= tasks
+            return True
 
     def worker(self, index: int) -> None:
         rng = random.Random(self.config.seed * 1000 + index)
@@ -235,6 +252,8 @@ class Workload:
     # Operations ----------------------------------------------------------------------------
 
     def create_task(self, rng: random.Random, user: User) -> None:
+        if not self.take(1):
+            return self.read(rng, user)
         self._count("single task")
         spec = _task_spec(rng, rng.randint(1, 10**6), self.config.rates.provider_faults)
         status, body = self._call(user, "POST", "tasks", "/", "tasks.create", spec)
@@ -243,6 +262,8 @@ class Workload:
 
     def create_twice(self, rng: random.Random, user: User) -> None:
         """The same create sent twice with one Idempotency-Key (a client retrying)."""
+        if not self.take(1):
+            return self.read(rng, user)
         self._count("create retried with Idempotency-Key")
         spec = _task_spec(rng, rng.randint(1, 10**6), 0.0)
         key = {"Idempotency-Key": uuid.UUID(int=rng.getrandbits(128)).hex}
@@ -253,9 +274,11 @@ class Workload:
                 self._remember_task(user, body["data"]["task"]["id"])
 
     def create_group(self, rng: random.Random, user: User) -> None:
-        self._count("task group")
         low, high = self.config.group_sizes
         size = rng.randint(low, high)
+        if not self.take(size):
+            return self.read(rng, user)
+        self._count("task group")
         tasks = []
         for n in range(size):
             spec = _task_spec(rng, n, self.config.rates.provider_faults / 2)
