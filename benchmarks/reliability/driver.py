@@ -392,6 +392,9 @@ class FaultThread(threading.Thread):
         self.db = db
         self.rng = random.Random(config.seed)
         self.error: BaseException | None = None
+        # Held by every sweep: a Firestore restart waits for sweeps to end and holds them off,
+        # so "a quiet moment" means no client request, no run and no scheduled job in flight.
+        self.sweeping = threading.Lock()
 
     def run(self) -> None:
         try:
@@ -405,7 +408,8 @@ class FaultThread(threading.Thread):
             now = time.monotonic()
             if now >= next_sweep:
                 next_sweep = now + self.config.sweep_every_s
-                self._sweep()
+                with self.sweeping:
+                    self._sweep()
 
     def process_faults(self, started: float) -> None:
         """Runs in the main thread until the load phase ends: the stack's children are started
@@ -454,7 +458,8 @@ class FaultThread(threading.Thread):
         pending = set(victims)
         while pending and time.time() < deadline:
             if not self.config.real_sweeper_bound:
-                self.faults.sweep("sweep_stale_tasks", PAST_STALE)
+                with self.sweeping:
+                    self.faults.sweep("sweep_stale_tasks", PAST_STALE)
             for task_id in list(pending):
                 task = self.db.collection("tasks").document(task_id).get().to_dict() or {}
                 started = task.get("startedAt")
@@ -471,7 +476,7 @@ class FaultThread(threading.Thread):
             self.faults.record_recovery("killed runs NOT recovered", float(len(pending)))
 
     def _restart_firestore(self) -> None:
-        with self.workload.quiet():
+        with self.sweeping, self.workload.quiet():
             self.faults.wait_idle(180)
             seconds = self.faults.restart_firestore()
         self.faults.record_recovery("Firestore restart from export", seconds)
