@@ -190,17 +190,24 @@ class Workload:
         self.ops: Counter[str] = Counter()
         self._tokens = float(config.group_sizes[0])
         self._refilled = time.monotonic()
+        self._reserved = 0  # size of the group waiting for tokens, if any
 
     def take(self, tasks: int) -> bool:
-        """Room to create `tasks` now under the task rate (else the worker reads instead)."""
+        """Room to create `tasks` now under the task rate (else the worker reads instead). A
+        group that does not fit yet reserves its size, so single tasks cannot starve it."""
         with self.lock:
             now = time.monotonic()
             cap = max(self.config.group_sizes[1], 10) * 1.0
             self._tokens = min(cap, self._tokens + (now - self._refilled) * self.config.task_rate)
             self._refilled = now
-            if self._tokens < tasks:
+            if tasks > 1 and self._reserved in (0, tasks) and self._tokens < tasks:
+                self._reserved = tasks
+                return False
+            if self._tokens - (self._reserved if tasks != self._reserved else 0) < tasks:
                 return False
             self._tokens -= tasks
+            if tasks == self._reserved:
+                self._reserved = 0
             return True
 
     def worker(self, index: int) -> None:
@@ -275,7 +282,7 @@ class Workload:
 
     def create_group(self, rng: random.Random, user: User) -> None:
         low, high = self.config.group_sizes
-        size = rng.randint(low, high)
+        size = self._reserved or rng.randint(low, high)
         if not self.take(size):
             return self.read(rng, user)
         self._count("task group")

@@ -230,8 +230,19 @@ def test_unpublished_outbox_record_is_caught(good) -> None:
 
 def test_leaked_run_slot_is_caught(good) -> None:
     snapshot, log = good
-    snapshot.task_slots[0]["running"] = ["a"]
-    assert "still running" in failing(inv.run_slots_released(snapshot, log))[0]
+    snapshot.task_slots[0]["waiting"] = ["c"]
+    assert "still waiting" in failing(inv.run_slots_released(snapshot, log))[0]
+    snapshot, log = make_good()
+    snapshot.tasks["c"]["status"] = "queued"
+    snapshot.task_slots[0]["running"] = ["c"]
+    assert "still running c (queued)" in failing(inv.run_slots_released(snapshot, log))[0]
+
+
+def test_slot_left_by_an_ended_run_is_a_known_exception(good) -> None:
+    snapshot, log = good
+    snapshot.task_slots[0]["running"] = ["a"]  # completed: reclaimed when the pool is full
+    check = inv.run_slots_released(snapshot, log)
+    assert check.ok and len(check.exceptions) == 1
 
 
 def test_dead_letter_is_caught(good) -> None:
