@@ -15,7 +15,7 @@ WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) \
 	web/index.html web/vite.config.ts web/tsconfig.json shared/constants.json
 WEB_BUILD := web/dist/index.html
 
-.PHONY: help setup chromium dev test test-firebase lint typecheck contracts bench clean web
+.PHONY: help setup chromium dev test test-firebase lint typecheck contracts bench chaos clean web
 
 help:
 	@echo "make dev            the whole platform locally (Firestore, Auth, Pub/Sub, Storage, functions,"
@@ -26,6 +26,7 @@ help:
 	@echo "make lint           ruff + mypy"
 	@echo "make contracts      regenerate shared/ (JSON Schemas, OpenAPI, constants) from the models"
 	@echo "make bench          run benchmarks/ and write benchmarks/results/"
+	@echo "make chaos          10-minute reliability soak: faults under load, then invariants"
 
 setup: $(VENV)/.installed node_modules/.installed web/node_modules/.installed chromium
 
@@ -81,6 +82,11 @@ contracts: setup
 
 bench: setup
 	$(PY) -m benchmarks
+
+# The soak whose figures README's "Reliability" section quotes (a short one runs in `make test`).
+CHAOS_ARGS ?= --duration 600 --users 40 --workers 4 --max-group 200 --task-rate 2 --real-sweeper-bound
+chaos: setup
+	$(PY) -m benchmarks.reliability $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules web/node_modules web/dist .pytest_cache .mypy_cache .ruff_cache

@@ -125,7 +125,8 @@ def on_task_dispatch_created(
 def sweep_task_dispatches(event: scheduler_fn.ScheduledEvent) -> None:
     from aide.entrypoints import task_dispatch as task_dispatch_entry
 
-    task_dispatch_entry.sweep_stale_dispatches()
+    # The schedule time is the sweep's "now": a late run sweeps no more than an on-time one.
+    task_dispatch_entry.sweep_stale_dispatches(event.schedule_time)
 
 
 # Runs take as long as their agent's steps: allow up to the 2nd-gen event-function maximum.
@@ -147,7 +148,7 @@ def on_task_dispatched(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedDat
 def sweep_stale_tasks(event: scheduler_fn.ScheduledEvent) -> None:
     from aide.entrypoints import agent_runtime
 
-    agent_runtime.run_stale_task_sweep()
+    agent_runtime.run_stale_task_sweep(event.schedule_time)
 
 
 # Audit trail: one `written` trigger per audited collection; each change becomes at most

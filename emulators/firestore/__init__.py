@@ -14,6 +14,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+from collections.abc import Sequence
 from concurrent import futures
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -206,6 +207,17 @@ class FirestoreEmulator:
 
     def set_duplicate_delivery(self, enabled: bool) -> None:
         self.service.triggers.duplicate_delivery = enabled
+
+    def set_trigger_loss(self, rate: float, seed: int = 0, only: Sequence[str] = ()) -> None:
+        self.service.triggers.set_loss(rate, seed, only)
+
+    def trigger_faults(self) -> dict[str, Any]:
+        triggers = self.service.triggers
+        return {
+            "triggerLossRate": triggers.loss_rate,
+            "triggerDeliveriesLost": triggers.lost(),
+            "triggerDeliveriesFailed": triggers.failed(),
+        }
 
     def flush_triggers(self, timeout: float = 30.0) -> bool:
         return self.service.triggers.flush(timeout)

@@ -11,6 +11,9 @@ Routes (JSON bodies and responses):
 * ``PUT /emulator/v1/projects/{p}:securityRules`` (the official emulator's
   ``{"rules": {"files": [{"content": ...}]}}``)
 * ``PUT /emulator/v1/config`` (``{"duplicateTriggerDelivery": bool}``)
+* ``GET|PUT /emulator/v1/faults`` (``{"triggerLossRate": 0..1, "triggerLossSeed": int,
+  "triggerLossOnly": [trigger names]}``) → the rate, the deliveries dropped on purpose and
+  those that failed
 * ``POST /emulator/v1/triggers:flush`` → returns once pending trigger deliveries are done
 """
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import unquote
@@ -36,6 +40,8 @@ class AdminBackend(Protocol):
     def set_rules(self, project: str, source: str | None) -> None: ...
     def get_rules(self, project: str) -> str | None: ...
     def set_duplicate_delivery(self, enabled: bool) -> None: ...
+    def set_trigger_loss(self, rate: float, seed: int = 0, only: Sequence[str] = ()) -> None: ...
+    def trigger_faults(self) -> dict[str, Any]: ...
     def flush_triggers(self, timeout: float = 30.0) -> bool: ...
 
 
@@ -147,6 +153,19 @@ def make_admin_server(backend: AdminBackend, host: str, port: int) -> ThreadingH
                 if "duplicateTriggerDelivery" in body:
                     backend.set_duplicate_delivery(bool(body["duplicateTriggerDelivery"]))
                 return 200, {}
+            if path == "/emulator/v1/faults" and method == "PUT":
+                body = self._json()
+                try:
+                    backend.set_trigger_loss(
+                        float(body.get("triggerLossRate", 0.0)),
+                        int(body.get("triggerLossSeed", 0)),
+                        [str(name) for name in body.get("triggerLossOnly") or ()],
+                    )
+                except (TypeError, ValueError) as error:
+                    raise _BadRequest(str(error)) from error
+                return 200, backend.trigger_faults()
+            if path == "/emulator/v1/faults" and method == "GET":
+                return 200, backend.trigger_faults()
             if path == "/emulator/v1/triggers:flush" and method == "POST":
                 done = backend.flush_triggers()
                 return (200, {}) if done else (504, {"error": "trigger deliveries still pending"})

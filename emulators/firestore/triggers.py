@@ -7,12 +7,15 @@ CloudEvents whose body is a serialized ``google.events.cloud.firestore.v1.Docume
 
 Delivery happens on one background thread, so events reach endpoints in commit order; a failed
 delivery is logged as a JSON line and not retried (Python Firestore triggers have no retries).
+Fault injection: a seeded share of deliveries (optionally only for some trigger names) can be
+dropped on purpose (`set_loss`), each one logged and listed in `lost()`.
 """
 
 from __future__ import annotations
 
 import http.client
 import queue
+import random
 import threading
 import urllib.parse
 import uuid
@@ -105,6 +108,7 @@ class _Delivery:
     headers: dict[str, str]
     body: bytes
     copies: int
+    trigger: str = ""
 
 
 # One log for the whole emulator: trigger failures and admin API errors.
@@ -117,6 +121,11 @@ class TriggerDispatcher:
     def __init__(self, location: str = DEFAULT_LOCATION) -> None:
         self.location = location
         self.duplicate_delivery = False
+        self.loss_rate = 0.0
+        self._loss_only: frozenset[str] = frozenset()
+        self._loss_random = random.Random(0)
+        self._lost: list[dict[str, str]] = []
+        self._failed: list[dict[str, str]] = []
         self._triggers: dict[str, list[Trigger]] = {}
         self._queue: queue.Queue[_Delivery | None] = queue.Queue()
         self._idle = threading.Condition()
@@ -129,6 +138,42 @@ class TriggerDispatcher:
             self._triggers[project] = parsed
         else:
             self._triggers.pop(project, None)
+
+    def set_loss(self, rate: float, seed: int = 0, only: Sequence[str] = ()) -> None:
+        """Drop that share (0..1) of deliveries, of every trigger or only of the named ones."""
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("triggerLossRate must be between 0 and 1")
+        with self._idle:
+            self.loss_rate = rate
+            self._loss_only = frozenset(only)
+            self._loss_random = random.Random(seed)
+
+    def lost(self) -> list[dict[str, str]]:
+        """The deliveries dropped on purpose: trigger name, document, event id."""
+        with self._idle:
+            return list(self._lost)
+
+    def failed(self) -> list[dict[str, str]]:
+        """Deliveries that failed (endpoint down or answering an error): lost, as in production."""
+        with self._idle:
+            return list(self._failed)
+
+    def _drops(self, delivery: _Delivery) -> bool:
+        with self._idle:
+            if self.loss_rate <= 0.0 or (
+                self._loss_only and delivery.trigger not in self._loss_only
+            ):
+                return False
+            if self._loss_random.random() >= self.loss_rate:
+                return False
+            self._lost.append(_describe(delivery))
+        log(
+            "WARNING",
+            f"trigger delivery to {delivery.url} dropped (injected loss)",
+            trigger=delivery.trigger,
+            document=delivery.headers["ce-document"],
+        )
+        return True
 
     def triggers(self, project: str) -> list[Trigger]:
         return list(self._triggers.get(project, []))
@@ -185,7 +230,9 @@ class TriggerDispatcher:
         with self._idle:
             self._pending += 1
             self._ensure_thread()
-        self._queue.put(_Delivery(trigger.url, headers, data.SerializeToString(), copies))
+        self._queue.put(
+            _Delivery(trigger.url, headers, data.SerializeToString(), copies, trigger.name)
+        )
 
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -200,8 +247,12 @@ class TriggerDispatcher:
             if delivery is None:
                 return
             try:
+                if self._drops(delivery):
+                    continue
                 for _ in range(delivery.copies):
-                    _post(delivery)
+                    if not _post(delivery):
+                        with self._idle:
+                            self._failed.append(_describe(delivery))
             finally:
                 with self._idle:
                     self._pending -= 1
@@ -219,6 +270,14 @@ class TriggerDispatcher:
         self._thread = None
 
 
+def _describe(delivery: _Delivery) -> dict[str, str]:
+    return {
+        "trigger": delivery.trigger,
+        "document": delivery.headers["ce-document"],
+        "ceId": delivery.headers["ce-id"],
+    }
+
+
 def _event_kind(change: Change) -> str:
     if change.old is None:
         return "created"
@@ -227,7 +286,7 @@ def _event_kind(change: Change) -> str:
     return "updated"
 
 
-def _post(delivery: _Delivery) -> None:
+def _post(delivery: _Delivery) -> bool:
     url = urllib.parse.urlsplit(delivery.url)
     connection_cls = (
         http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
@@ -252,7 +311,7 @@ def _post(delivery: _Delivery) -> None:
             ceType=delivery.headers["ce-type"],
             document=delivery.headers["ce-document"],
         )
-        return
+        return False
     if status >= 300:
         log(
             "ERROR",
@@ -261,3 +320,5 @@ def _post(delivery: _Delivery) -> None:
             ceType=delivery.headers["ce-type"],
             document=delivery.headers["ce-document"],
         )
+        return False
+    return True

@@ -10,9 +10,11 @@ or structured mode, exactly as functions-framework's cloud-event handler does.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 import traceback
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
@@ -31,7 +33,9 @@ RUN_SUFFIX = ":run"
 
 
 class ScheduleRunner(Protocol):
-    def run_now(self, function_name: str) -> int | None: ...
+    def run_now(
+        self, function_name: str, schedule_time: dt.datetime | None = None
+    ) -> int | None: ...
 
 
 def function_path(project: str, region: str, name: str) -> str:
@@ -69,9 +73,10 @@ class FunctionsApp:
         if path == "/__/functions" and method == "GET":
             return _json(self.describe())(environ, start_response)
         if path.startswith(SCHEDULER_PREFIX) and path.endswith(RUN_SUFFIX) and method == "POST":
-            return self._run_schedule(path[len(SCHEDULER_PREFIX) : -len(RUN_SUFFIX)])(
-                environ, start_response
-            )
+            query = urllib.parse.parse_qs(str(environ.get("QUERY_STRING") or ""))
+            return self._run_schedule(
+                path[len(SCHEDULER_PREFIX) : -len(RUN_SUFFIX)], query.get("scheduleTime", [""])[0]
+            )(environ, start_response)
         endpoint, prefix = self._route(path)
         if endpoint is None:
             return _json({"error": f"no function at {path}"}, status=404)(environ, start_response)
@@ -157,11 +162,23 @@ class FunctionsApp:
         function(event)
         return Response("OK", status=200)
 
-    def _run_schedule(self, name: str) -> Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]:
+    def _run_schedule(
+        self, name: str, schedule_time: str = ""
+    ) -> Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]:
         if self._schedules is None:
             return _json({"error": "scheduling is not enabled in this host"}, status=404)
         try:
-            status = self._schedules.run_now(name)
+            moment = (
+                dt.datetime.fromisoformat(schedule_time.replace("Z", "+00:00"))
+                if schedule_time
+                else None
+            )
+        except ValueError:
+            return _json({"error": f"scheduleTime {schedule_time!r} is not RFC 3339"}, status=400)
+        if moment is not None and moment.tzinfo is None:
+            return _json({"error": "scheduleTime needs a UTC offset"}, status=400)
+        try:
+            status = self._schedules.run_now(name, moment)
         except ConnectionError as error:
             return _json({"ran": name, "error": str(error)}, status=502)
         if status is None:

@@ -8,6 +8,7 @@ connects them to Eventarc and Cloud Scheduler in the cloud:
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import urllib.request
 from collections.abc import Callable
@@ -129,13 +130,13 @@ class Schedules:
             self._scheduler.stop()
             self._running = False
 
-    def run_now(self, function_name: str) -> int | None:
-        """Runs the job of `function_name` (or a job given by its own name) now; the
-        function's HTTP status, None for no such job."""
+    def run_now(self, function_name: str, schedule_time: dt.datetime | None = None) -> int | None:
+        """Runs the job of `function_name` (or a job given by its own name) now, optionally
+        as if scheduled at `schedule_time`; the function's HTTP status, None for no such job."""
         job_name = self._job_by_function.get(function_name, function_name)
         if job_name not in self._job_by_function.values():
             return None
-        return self._scheduler.run_now(job_name)
+        return self._scheduler.run_now(job_name, schedule_time)
 
 
 def _events(manifest: Manifest) -> list[Endpoint]:

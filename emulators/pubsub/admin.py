@@ -8,6 +8,8 @@ GET    /emulator/v1/projects/{p}/deliveries        -> {"deliveries": [...]}
 DELETE /emulator/v1/projects/{p}                   (forget the project)
 GET    /emulator/v1/config                         -> {"duplicateDelivery": bool}
 PUT    /emulator/v1/config {"duplicateDelivery": bool}
+GET    /emulator/v1/faults                         -> rates and counts of injected push faults
+PUT    /emulator/v1/faults {"pushFailureRate": 0..1, "pushTimeoutRate": 0..1, "faultSeed": int}
 POST   /emulator/v1/idle:wait?timeout=10           -> 200 {"idle": true} | 503 {"idle": false}
 """
 
@@ -62,6 +64,15 @@ class _Handler(BaseHTTPRequestHandler):
                         emulator.set_duplicate_delivery(bool(body["duplicateDelivery"]))
                 if method in ("GET", "PUT"):
                     return self._send_json({"duplicateDelivery": emulator.duplicate_delivery})
+            if url.path == "/emulator/v1/faults" and method in ("GET", "PUT"):
+                if method == "PUT":
+                    body = self._json()
+                    emulator.set_push_faults(
+                        float(body.get("pushFailureRate", 0.0)),
+                        float(body.get("pushTimeoutRate", 0.0)),
+                        int(body.get("faultSeed", 0)),
+                    )
+                return self._send_json(emulator.push_faults())
             if url.path == "/emulator/v1/idle:wait" and method == "POST":
                 query = urllib.parse.parse_qs(url.query)
                 timeout = min(float(query.get("timeout", ["10"])[0]), MAX_IDLE_WAIT_SECONDS)

@@ -9,7 +9,10 @@ Policy, as Eventarc applies it to Cloud Functions:
 - messages of one subscription sharing an ordering key are delivered one at a time, in publish
   order (the next waits until the previous is acknowledged, dropped or dead-lettered);
 - with duplicate delivery on, every message is delivered twice (two independent copies with the
-  same message id) so that handlers' idempotency can be exercised.
+  same message id) so that handlers' idempotency can be exercised;
+- injected faults (`PushFaults`, off by default): a share of attempts answered 503 without
+  reaching the function, and a share delivered but reported as timed out (the function ran, its
+  answer was lost), both then retried as real failures are; seeded, so a run replays.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import dataclasses
 import datetime as dt
 import heapq
 import itertools
+import random
 import threading
 import time
 import urllib.error
@@ -66,6 +70,50 @@ class _Delivery:
         return (self.subscription.name, self.message.ordering_key)
 
 
+@dataclasses.dataclass
+class PushFaults:
+    """Rates (0..1) of injected push failures, and how many of each were injected."""
+
+    failure_rate: float = 0.0
+    timeout_rate: float = 0.0
+    seed: int = 0
+    injected_failures: int = 0
+    injected_timeouts: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self.configure(self.failure_rate, self.timeout_rate, self.seed)
+
+    def configure(self, failure_rate: float, timeout_rate: float, seed: int = 0) -> None:
+        """New rates and seed; the counts of what was injected so far are kept."""
+        for name, rate in (("pushFailureRate", failure_rate), ("pushTimeoutRate", timeout_rate)):
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1")
+        with self._lock:
+            self.failure_rate, self.timeout_rate, self.seed = failure_rate, timeout_rate, seed
+            self._random = random.Random(seed)
+
+    def roll(self) -> str | None:
+        """ "failure", "timeout" or None for one attempt."""
+        with self._lock:
+            draw = self._random.random()
+            if draw < self.failure_rate:
+                self.injected_failures += 1
+                return "failure"
+            if draw < self.failure_rate + self.timeout_rate:
+                self.injected_timeouts += 1
+                return "timeout"
+            return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pushFailureRate": self.failure_rate,
+            "pushTimeoutRate": self.timeout_rate,
+            "injectedFailures": self.injected_failures,
+            "injectedTimeouts": self.injected_timeouts,
+        }
+
+
 @dataclasses.dataclass(frozen=True)
 class _Outcome:
     status: int | None
@@ -87,6 +135,7 @@ class PushDispatcher:
         self._policy = policy
         self._worker_count = workers
         self._duplicate_delivery = duplicate_delivery
+        self.faults = PushFaults()
         self._log = log or JsonLog("pubsub-emulator")
         self._changed = threading.Condition()
         self._ready: collections.deque[_Delivery] = collections.deque()
@@ -224,6 +273,15 @@ class PushDispatcher:
                 self._changed.notify_all()
 
     def _post(self, delivery: _Delivery) -> _Outcome:
+        fault = self.faults.roll()
+        if fault == "failure":
+            return _Outcome(status=503, error="injected push failure")
+        outcome = self._send(delivery)
+        if fault == "timeout":
+            return _Outcome(status=None, error="injected timeout (the function's answer was lost)")
+        return outcome
+
+    def _send(self, delivery: _Delivery) -> _Outcome:
         headers, body = message_published_request(
             delivery.subscription, delivery.message, delivery.trace_id
         )

@@ -138,6 +138,13 @@ class PubSubEmulator:
     def duplicate_delivery(self) -> bool:
         return self._dispatcher.duplicate_delivery
 
+    def set_push_faults(self, failure_rate: float, timeout_rate: float, seed: int = 0) -> None:
+        """Inject 503s / lost answers into that share of push attempts (0, 0 turns it off)."""
+        self._dispatcher.faults.configure(failure_rate, timeout_rate, seed)
+
+    def push_faults(self) -> dict[str, Any]:
+        return self._dispatcher.faults.to_json()
+
     def dead_letters(self, project: str) -> list[dict[str, Any]]:
         return self._dispatcher.dead_letters(project)
 

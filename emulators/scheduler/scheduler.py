@@ -90,14 +90,22 @@ class Scheduler:
 
     # Running
 
-    def run_now(self, name: str) -> int:
+    def run_now(self, name: str, schedule_time: dt.datetime | None = None) -> int:
         """Runs job `name` once, now, without retries; returns the function's HTTP status.
 
+        `schedule_time` is sent as X-CloudScheduler-ScheduleTime whatever the schedule's
+        syntax: a run that is late, or early as a skewed clock would make it (fault injection).
         Raises KeyError for an unknown job and ConnectionError when the function cannot be
         reached.
         """
         job = self._jobs[name]
-        status, error = self._post(job, self._clock.now(), manual=True, attempt=1)
+        status, error = self._post(
+            job,
+            schedule_time or self._clock.now(),
+            manual=True,
+            attempt=1,
+            force_schedule_time=schedule_time is not None,
+        )
         if status is None:
             raise ConnectionError(f"job {name}: {error}")
         return status
@@ -154,7 +162,12 @@ class Scheduler:
                 self._runs.discard(threading.current_thread())
 
     def _post(
-        self, job: ScheduledJob, schedule_time: dt.datetime, manual: bool, attempt: int
+        self,
+        job: ScheduledJob,
+        schedule_time: dt.datetime,
+        manual: bool,
+        attempt: int,
+        force_schedule_time: bool = False,
     ) -> tuple[int | None, str | None]:
         trace_id = uuid.uuid4().hex
         headers = {
@@ -163,7 +176,7 @@ class Scheduler:
             "X-CloudScheduler-JobName": job.name,
             "X-Cloud-Trace-Context": f"{trace_id}/1;o=1",
         }
-        if is_unix_cron(job.schedule):
+        if force_schedule_time or is_unix_cron(job.schedule):
             headers["X-CloudScheduler-ScheduleTime"] = rfc3339(schedule_time)
         request = urllib.request.Request(job.url, data=b"", headers=headers, method="POST")
         status: int | None

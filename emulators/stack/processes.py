@@ -156,6 +156,18 @@ class ManagedProcess:
         if process.stdout is not None:
             process.stdout.close()
 
+    def kill(self) -> None:
+        """SIGKILL to the whole group, as a crashed machine or an OOM kill ends it: no clean-up."""
+        process = self._process
+        if process is None:
+            return
+        self._signal_group(signal.SIGKILL)
+        process.wait()
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+        if process.stdout is not None:
+            process.stdout.close()
+
     def _signal_group(self, signum: int) -> None:
         try:
             os.killpg(self.pid, signum)

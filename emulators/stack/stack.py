@@ -14,6 +14,8 @@ import os
 import sys
 import tempfile
 import threading
+import time
+import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -31,6 +33,7 @@ OFFICIAL_EMULATORS_ENV = "AIDE_USE_OFFICIAL_EMULATORS"
 READY_TIMEOUT_S = {"firestore": 60.0, "pubsub": 60.0, "storage": 60.0, "auth": 120.0}
 FUNCTIONS_READY_TIMEOUT_S = 180.0
 HOSTING_READY_TIMEOUT_S = 60.0
+FIRESTORE_EXPORT_TIMEOUT_S = 120.0
 
 
 class StackError(RuntimeError):
@@ -93,11 +96,17 @@ class LocalStack:
         run_schedules: bool = True,
         echo: LineSink | None = None,
         firebase_json: Path = REPO_ROOT / "firebase.json",
+        persist_firestore: bool = False,
+        pubsub_max_attempts: int | None = None,
     ) -> None:
         """`ports` None picks free ports (tests, a second stack next to `make dev`).
         `external` names emulators already running (official ones, or a Firestore given by
         FIRESTORE_EMULATOR_HOST): those are used, not started. `echo` receives every child
-        output line as (child name, line). Hosting serves `firebase_json`'s hosting site."""
+        output line as (child name, line). Hosting serves `firebase_json`'s hosting site.
+        `persist_firestore`: our Firestore exports its data
+        when stopped, so `restart_firestore()` brings it back. `pubsub_max_attempts`: push
+        attempts before a message is dead-lettered (the emulator's default is 5, i.e. a few
+        seconds; Pub/Sub itself retries for days)."""
         self.ports = ports or StackPorts.free()
         self.project = project
         self.region = region
@@ -109,6 +118,8 @@ class LocalStack:
         self._run_schedules = run_schedules
         self._echo = echo
         self._firebase_json = firebase_json
+        self._persist_firestore = persist_firestore
+        self._pubsub_max_attempts = pubsub_max_attempts
         self._children: list[ManagedProcess] = []
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
         self._lock = threading.Lock()
@@ -263,6 +274,61 @@ class LocalStack:
         finally:
             client.close()
 
+    # Faults -----------------------------------------------------------------------------
+
+    def kill_functions(self) -> None:
+        """SIGKILL the functions host (every run in flight dies between two of its writes)."""
+        child = self._named("functions")
+        child.kill()
+        with self._lock:
+            self._children.remove(child)
+
+    def restart_functions(self) -> float:
+        """Kill the functions host if it runs, start it again (discovery and wiring included);
+        returns the seconds until it was ready."""
+        started = time.monotonic()
+        if any(c.name == "functions" for c in self._children):
+            self.kill_functions()
+        self._start_functions()
+        return time.monotonic() - started
+
+    def restart_firestore(self) -> float:
+        """Stop our Firestore (it exports its documents), start it again from that export and
+        re-register the triggers it held; returns the seconds it was away."""
+        if not self._persist_firestore or self.firestore_admin_url is None:
+            raise StackError("restart_firestore needs persist_firestore=True and our Firestore")
+        admin = f"{self.firestore_admin_url}/emulator/v1/projects/{self.project}/triggers"
+        with urllib.request.urlopen(admin, timeout=30) as answer:
+            triggers = json.load(answer)
+        started = time.monotonic()
+        child = self._named("firestore")
+        assert self._workdir is not None
+        export = Path(self._workdir.name) / "firestore-export" / "firestore-documents.jsonl"
+        marker = export.stat().st_mtime_ns if export.exists() else None
+        # Its shutdown waits for in-flight requests and trigger deliveries before it exports:
+        # on a loaded machine that takes longer than the default SIGKILL deadline.
+        child.stop(timeout_s=FIRESTORE_EXPORT_TIMEOUT_S)
+        with self._lock:
+            self._children.remove(child)
+        if not export.exists() or export.stat().st_mtime_ns == marker:
+            raise StackError("Firestore stopped without exporting its documents")
+        self._firestore_child(import_dir=True).wait_ready(READY_TIMEOUT_S["firestore"])
+        request = urllib.request.Request(
+            admin,
+            data=json.dumps(triggers).encode(),
+            headers={"Content-Type": "application/json"},
+            method="PUT",
+        )
+        with urllib.request.urlopen(request, timeout=30):
+            pass
+        return time.monotonic() - started
+
+    def _named(self, name: str) -> ManagedProcess:
+        for child in self._children:
+            if child.name == name:
+                return child
+        raise StackError(f"no {name} child running")
+
     # Children ---------------------------------------------------------------------------
 
     def _ports_to_bind(self) -> list[int]:
@@ -281,20 +347,15 @@ class LocalStack:
         python = sys.executable
         pending: list[ManagedProcess] = []
         if not self._external.firestore:
-            argv = [python, "-m", "emulators.firestore", "--host", LOCALHOST]
-            argv += ["--port", str(self.ports.firestore)]
-            argv += ["--admin-port", str(self.ports.firestore_admin)]
-            if self._indexes is not None:
-                argv += ["--indexes", str(self._indexes)]
-            if self._rules is not None:
-                argv += ["--rules", str(self._rules)]
-            pending.append(self._child("firestore", argv, r"Firestore emulator ready on"))
+            pending.append(self._firestore_child(import_dir=False))
         if not self._external.auth:
             pending.append(self._auth_child())
         if not self._external.pubsub:
             argv = [python, "-m", "emulators.pubsub", "--host", LOCALHOST]
             argv += ["--port", str(self.ports.pubsub)]
             argv += ["--admin-port", str(self.ports.pubsub_admin)]
+            if self._pubsub_max_attempts is not None:
+                argv += ["--max-attempts", str(self._pubsub_max_attempts)]
             pending.append(self._child("pubsub", argv, r"Pub/Sub emulator ready on"))
         if not self._external.storage:
             argv = [python, "-m", "gcp_storage_emulator", "start", "--host", LOCALHOST]
@@ -305,6 +366,22 @@ class LocalStack:
         # the slowest (node) then bounds the start-up instead of the sum of all.
         for child in pending:
             child.wait_ready(READY_TIMEOUT_S[child.name])
+
+    def _firestore_child(self, import_dir: bool) -> ManagedProcess:
+        argv = [sys.executable, "-m", "emulators.firestore", "--host", LOCALHOST]
+        argv += ["--port", str(self.ports.firestore)]
+        argv += ["--admin-port", str(self.ports.firestore_admin)]
+        if self._indexes is not None:
+            argv += ["--indexes", str(self._indexes)]
+        if self._rules is not None:
+            argv += ["--rules", str(self._rules)]
+        if self._persist_firestore:
+            assert self._workdir is not None
+            export = Path(self._workdir.name) / "firestore-export"
+            if import_dir:
+                argv += ["--import", str(export)]
+            argv += ["--export-on-exit", str(export)]
+        return self._child("firestore", argv, r"Firestore emulator ready on")
 
     def _auth_child(self) -> ManagedProcess:
         assert self._workdir is not None

@@ -3,9 +3,13 @@ them to Cloud Functions, checked by a real HTTP receiver and by firebase_functio
 
 from __future__ import annotations
 
+import json
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from google.cloud import firestore
@@ -143,6 +147,9 @@ def test_failed_delivery_is_logged_not_retried(emulator, fs_client, receiver, ca
     assert emulator.flush_triggers(timeout=30)
     assert len(receiver.events) == 1
     assert '"severity": "ERROR"' in capfd.readouterr().err
+    failed = emulator.trigger_faults()["triggerDeliveriesFailed"]
+    assert failed[-1]["document"] == "f/x"
+    assert failed[-1]["trigger"] == "on_written"
 
 
 def test_firebase_functions_handler_accepts_the_event(emulator, fs_client, receiver):
@@ -184,3 +191,53 @@ def test_firebase_functions_handler_accepts_the_event(emulator, fs_client, recei
         if app is not None:
             firebase_admin.delete_app(app)
     assert seen == [("o1", None, {"total": 5}), ("o1", {"total": 5}, {"total": 6})]
+
+def _config(admin_url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{admin_url}/emulator/v1/faults",
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json"},
+        method="PUT" if body is not None else "GET",
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return dict(json.load(answer))
+
+
+def test_lost_share_of_one_trigger_only(emulator, fs_client, receiver: Receiver) -> None:
+    emulator.set_triggers(
+        fs_client.project,
+        [
+            _trigger(receiver, "created", "jobs/{id}", "/lossy"),
+            _trigger(receiver, "written", "jobs/{id}", "/kept"),
+        ],
+    )
+    lost_before = len(_config(emulator.admin_url)["triggerDeliveriesLost"])
+    _config(
+        emulator.admin_url,
+        {"triggerLossRate": 0.5, "triggerLossSeed": 7, "triggerLossOnly": ["on_created"]},
+    )
+    try:
+        for n in range(40):
+            fs_client.collection("jobs").document(f"j{n}").set({"n": n})
+        assert emulator.flush_triggers(timeout=30)
+        config = _config(emulator.admin_url)
+    finally:
+        _config(emulator.admin_url, {"triggerLossRate": 0})
+    lost = config["triggerDeliveriesLost"][lost_before:]
+    delivered = [path for path, _, _ in receiver.events]
+    assert delivered.count("/kept") == 40  # the other trigger loses nothing
+    assert 5 < len(lost) < 35  # about half, seeded
+    assert delivered.count("/lossy") + len(lost) == 40
+    assert {entry["trigger"] for entry in lost} == {"on_created"}
+    assert all(entry["document"].startswith("jobs/j") for entry in lost)
+    assert config["triggerLossRate"] == 0.5
+
+    fs_client.collection("jobs").document("after").set({"n": 0})
+    assert emulator.flush_triggers(timeout=30)
+    assert [path for path, _, _ in receiver.events].count("/lossy") == delivered.count("/lossy") + 1
+
+
+def test_loss_rate_out_of_range_is_refused(emulator) -> None:
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        _config(emulator.admin_url, {"triggerLossRate": 2})
+    assert refused.value.code == 400

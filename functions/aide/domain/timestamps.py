@@ -4,7 +4,7 @@ Firestore keeps timestamps natively (the client returns aware UTC datetimes); JS
 strings ending in 'Z'. Naive datetimes are refused because their zone is a guess.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, PlainSerializer, WithJsonSchema
@@ -12,6 +12,17 @@ from pydantic import AfterValidator, AwareDatetime, PlainSerializer, WithJsonSch
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def schedule_skew(schedule_time: datetime | None, now: datetime | None = None) -> timedelta:
+    """How far a scheduled run's schedule time is ahead of the clock (negative: the run is late).
+
+    Sweepers judge staleness from the schedule time, so a late (or retried) run sweeps no more
+    than an on-time one would have, while what they write is stamped with the real clock.
+    A naive schedule time (no zone) counts as no skew."""
+    if schedule_time is None or schedule_time.tzinfo is None:
+        return timedelta(0)
+    return schedule_time - (now or utc_now())
 
 
 def as_utc(value: datetime) -> datetime:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import datetime
 
 from pydantic import ValidationError
 
 from aide.adapters.firestore_client import get_firestore
 from aide.domain.task_dispatch import TaskDispatchMessage
+from aide.domain.timestamps import schedule_skew
 from aide.services.agent_runtime import RunReport, RuntimeDeps, execute_dispatched_task
-from aide.services.stale_task_sweeper import SweepReport, sweep_stale_tasks
+from aide.services.stale_task_sweeper import DEFAULT_STALE_AFTER, SweepReport, sweep_stale_tasks
 from aide.structured_logging import get_logger
 
 log = get_logger(__name__)
@@ -61,8 +63,10 @@ def on_dispatch_message(message_id: str, data: str) -> RunReport | None:
     return report
 
 
-def run_stale_task_sweep() -> SweepReport:
-    report = sweep_stale_tasks(get_firestore())
+def run_stale_task_sweep(schedule_time: datetime | None = None) -> SweepReport:
+    report = sweep_stale_tasks(
+        get_firestore(), stale_after=DEFAULT_STALE_AFTER - schedule_skew(schedule_time)
+    )
     log.info(
         "stale-task sweep: %d requeued, %d failed",
         len(report.requeued),

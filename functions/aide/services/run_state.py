@@ -94,6 +94,9 @@ class RunState:
         self.deps = deps
         self.task = task
         self.attempt = task.attempts
+        # The claim's moment names this run: a user retry resets `attempts`, so a later claim
+        # can carry the same attempt number while a swept run of the earlier one still lives.
+        self.claimed_at = task.started_at
         self.cancel = CancelToken()
         self.throttle = WriteThrottle(deps.settings.task_write_min_interval_seconds)
         # Serialises the attempt's transactions (the heartbeat thread writes too).
@@ -130,6 +133,7 @@ class RunState:
             task is None
             or task.status is not TaskStatus.IN_PROGRESS
             or task.attempts != self.attempt
+            or task.started_at != self.claimed_at
         ):
             self.cancel.cancel("task is no longer this run's")
             raise RunLost()
