@@ -1,7 +1,8 @@
-"""A run owns its task only while the task is in progress under *its* claim. A user retry resets
-the attempt count, so a run swept while still alive (slow heartbeat, skewed sweeper) must not
-take the task back when a later claim happens to carry the same attempt number — otherwise the
-task runs twice and completes twice (found by the reliability soak)."""
+"""A run owns its task only while the task is in progress under *its* claim. A run swept while
+still alive (slow heartbeat, skewed sweeper) must not take the task back when a later claim
+carries the same attempt number (retries used to reset the count; they now keep counting, and
+the claim time still guards any repeat) — otherwise the task runs twice and completes twice
+(found by the reliability soak)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ def test_a_swept_run_does_not_own_its_task_after_a_retry_and_a_new_claim(fs_clie
     fail_task(fs_client, "t1", error="the run stopped responding")
     change_status(fs_client, "t1", TaskStatus.QUEUED, TransitionReason.RETRY, message="retry")
     claim_task(fs_client, "t1")
+    assert load(fs_client, "t1").attempts == 2  # a retry keeps counting attempts
+    # Even a claim that repeats the attempt number is not the zombie's: ownership is by claim.
+    fs_client.collection("tasks").document("t1").update({"attempts": 1})
     again = load(fs_client, "t1")
     assert again.status is TaskStatus.IN_PROGRESS and again.attempts == 1  # same number
 
