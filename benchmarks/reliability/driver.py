@@ -31,6 +31,8 @@ from typing import Any
 import requests
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from aide.entrypoints.http_request import REPLAYED_HEADER
+from aide.entrypoints.metering import REFUNDED_STATUSES
 from benchmarks.reliability.faults import SWEEPERS, FaultRates, Faults
 from benchmarks.reliability.invariants import Call, Check, ClientLog, Snapshot, check_all
 from emulators.stack.stack import LocalStack
@@ -125,6 +127,7 @@ class User:
         status: int | None = None
         error = ""
         payload: dict[str, Any] = {}
+        price = units = UNITS.get(operation, 1)
         try:
             response = self.http.request(
                 method,
@@ -134,6 +137,10 @@ class User:
                 timeout=120,
             )
             status = response.status_code
+            if status in REFUNDED_STATUSES or response.headers.get(REPLAYED_HEADER) == "true":
+                # Charged one unit, the rest given back — unless the refund itself failed
+                # (aide.entrypoints.metering): then the full price stands.
+                units = min(units, 1)
             if response.content:
                 try:
                     payload = dict(response.json())
@@ -148,7 +155,8 @@ class User:
             method=method,
             operation=operation,
             status=status,
-            units=UNITS.get(operation, 1),
+            units=units,
+            max_units=price,
             in_fault_window=outage_before or self.outage.active,
             latency_s=latency,
             error=error,

@@ -55,10 +55,15 @@ class Call:
     method: str
     operation: str  # e.g. "tasks.create", "tasks.get"
     status: int | None  # None: no answer (connection refused / reset, timeout)
-    units: int  # what admission charges for it (aide.domain.quota.DEFAULT_UNITS)
+    units: int  # what admission charges for it (aide.domain.quota.DEFAULT_UNITS), refunds made
     in_fault_window: bool  # sent while an injected outage (host killed, Firestore down) lasted
     latency_s: float = 0.0
     error: str = ""
+    max_units: int | None = None  # the full price, where a refund may have failed (else units)
+
+    @property
+    def most_units(self) -> int:
+        return self.units if self.max_units is None else max(self.units, self.max_units)
 
 
 @dataclasses.dataclass
@@ -325,19 +330,20 @@ def quota_matches_admitted_calls(snapshot: Snapshot, log: ClientLog) -> Check:
             check.violations.append(
                 f"counter of {uid} shard {counter.get('shard')}: minutes sum {minutes} != {calls}"
             )
-    certain: dict[str, int] = collections.Counter()
-    unsure: dict[str, int] = collections.Counter()
+    low: dict[str, int] = collections.Counter()
+    high: dict[str, int] = collections.Counter()
     for call in log.calls:
         if call.status is None or call.status >= 500:
-            unsure[call.uid] += call.units
+            high[call.uid] += call.most_units
         elif call.status not in (401, 403, 429):
-            certain[call.uid] += call.units
-    for uid in set(certain) | set(unsure):
+            low[call.uid] += call.units
+            high[call.uid] += call.most_units
+    for uid in set(low) | set(high):
         check.checked += 1
-        low, high = certain[uid], certain[uid] + unsure[uid]
-        if not low <= counted[uid] <= high:
+        if not low[uid] <= counted[uid] <= high[uid]:
             check.violations.append(
-                f"user {uid}: counters hold {counted[uid]} units, admitted calls {low}..{high}"
+                f"user {uid}: counters hold {counted[uid]} units, admitted calls "
+                f"{low[uid]}..{high[uid]}"
             )
     return check
 

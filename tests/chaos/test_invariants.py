@@ -187,6 +187,20 @@ def test_group_counter_drift_is_caught(good) -> None:
     assert "counts" in failing(inv.group_counts_match(snapshot, log))[0]
 
 
+def test_a_refunded_call_counts_one_unit_or_its_full_price(good) -> None:
+    snapshot, log = good
+    # An idempotent replay of a create: charged 1 unit, 4 given back (or kept if the refund
+    # failed). The counters hold 8 (7..8 before): with the replay, 8..13 is right.
+    log.calls.append(inv.Call("u", "POST", "tasks.create", 200, 1, False, max_units=5))
+    assert inv.quota_matches_admitted_calls(snapshot, log).ok
+    snapshot.quota_counters[1]["apiCalls"] = 7  # 13: the refund failed, the full price stands
+    snapshot.quota_counters[1]["minutes"] = {"1200": 7}
+    assert inv.quota_matches_admitted_calls(snapshot, log).ok
+    snapshot.quota_counters[1]["apiCalls"] = 8  # 14: more than even the full price
+    snapshot.quota_counters[1]["minutes"] = {"1200": 8}
+    assert "admitted calls 8..13" in failing(inv.quota_matches_admitted_calls(snapshot, log))[0]
+
+
 def test_quota_over_or_under_count_is_caught(good) -> None:
     snapshot, log = good
     # admitted for sure: 5 + 1 + 1 = 7; maybe one more (no answer): 7..8; counters hold 8.

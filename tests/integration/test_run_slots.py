@@ -8,11 +8,12 @@ from typing import Any
 
 from aide.domain.agents import AgentLimits
 from aide.domain.task_lifecycle import TaskStatus, TransitionReason
+from aide.domain.task_slots import agent_slots_id
 from aide.services.task_admission import AdmissionOutcome, admit, release
 from aide.services.task_transitions import change_status
 from tests.integration.task_support import slots_ref
 from tests.integration.test_agent_limits import dispatched_task_ids, save_agent
-from tests.integration.test_agent_runtime import queued_task
+from tests.integration.test_agent_runtime import load, queued_task
 
 QUICK = {"providerOptions": {"steps": 1}}
 
@@ -84,3 +85,47 @@ def test_an_offer_to_a_task_cancelled_before_its_claim_is_reclaimed(fs_client: A
     assert admit(fs_client, "w2").outcome is AdmissionOutcome.CLAIMED
     slots = pool(fs_client)
     assert sorted(slots["running"]) == ["r2", "w2"] and slots["offered"] == []
+
+
+def test_cancelling_an_offered_task_hands_its_slot_to_the_next_in_line(fs_client: Any) -> None:
+    # Nothing else happens after the cancel: no new task, no other run ending. The slot the
+    # cancelled task was offered must still reach the task waiting behind it.
+    save_agent(fs_client, limits=AgentLimits(concurrency=10))
+    for task_id in ("r1", "r2", "w1", "w2", "w3"):
+        queued_task(fs_client, task_id, inputs=QUICK)
+    for task_id in ("r1", "r2", "w1", "w2", "w3"):
+        admit(fs_client, task_id)
+    end_run(fs_client, "r1")
+    release(fs_client, "u1", ["r1"])
+    assert dispatched_task_ids(fs_client) == ["w1"]
+
+    change_status(fs_client, "w1", TaskStatus.CANCELLED, TransitionReason.USER_CANCEL)
+
+    assert sorted(dispatched_task_ids(fs_client)) == ["w1", "w2"]
+    slots = pool(fs_client)
+    assert slots["waiting"] == ["w2", "w3"] and slots["offered"] == ["w2"]
+    assert admit(fs_client, "w2").outcome is AdmissionOutcome.CLAIMED
+    assert sorted(pool(fs_client)["running"]) == ["r2", "w2"]
+
+
+def test_a_cancelled_waiting_task_leaves_every_line_it_waited_in(fs_client: Any) -> None:
+    # The agent's one slot binds; the tasks name no agent, so the one chosen for them is
+    # recorded when they join its line — the cancel finds that line through it.
+    save_agent(fs_client, limits=AgentLimits(concurrency=1))
+    queued_task(fs_client, "r1", inputs=QUICK)
+    for task_id in ("w1", "w2"):
+        queued_task(fs_client, task_id, inputs=QUICK, agent_id=None)
+    for task_id in ("r1", "w1", "w2"):
+        admit(fs_client, task_id)
+    agent_pool = slots_ref(fs_client, agent_slots_id("coder"))
+    assert agent_pool.get().get("waiting") == ["w1", "w2"]
+    assert load(fs_client, "w1").agent_id == "coder"
+
+    for task_id in ("w1", "w2"):
+        change_status(fs_client, task_id, TaskStatus.CANCELLED, TransitionReason.USER_CANCEL)
+
+    assert agent_pool.get().get("waiting") == []
+    assert pool(fs_client)["waiting"] == []
+    end_run(fs_client, "r1")
+    release(fs_client, "u1", ["r1"])
+    assert agent_pool.get().get("running") == [] and dispatched_task_ids(fs_client) == []

@@ -92,7 +92,6 @@ def execute_checked(checked: CheckedRequest, principal: Principal) -> dict[str, 
     from aide.adapters.firestore_client import get_firestore
     from aide.entrypoints.graphql_api.context import new_context
     from aide.entrypoints.graphql_api.schema import (
-        FieldMiddleware,
         default_field_resolver,
         executable_schema,
     )
@@ -103,7 +102,6 @@ def execute_checked(checked: CheckedRequest, principal: Principal) -> dict[str, 
         variable_values=checked.variables,
         operation_name=checked.operation_name,
         context_value=new_context(get_firestore(), principal),
-        middleware=[FieldMiddleware()],
         field_resolver=default_field_resolver,
     )
     assert not hasattr(result, "__await__"), "resolvers are synchronous"

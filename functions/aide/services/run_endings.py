@@ -3,7 +3,7 @@
 The final status change is one unit of work, made only if this attempt still owns the task: the
 change with its follow-ups (dependents dispatched or cancelled, group counters;
 services.task_transitions), the run's last graph, metrics and progress, the release of its run
-slots with the re-dispatch of the next waiting task (services.task_admission.plan_release), and
+slots with the re-dispatch of the next waiting task (services.run_slots.plan_release), and
 for a completion its output node in the memory graph. Status changes are stamped as made by
 `system:agent_runtime` for the audit trail.
 
@@ -39,8 +39,9 @@ from aide.domain.tasks import Task
 from aide.services.memory_graph import write_output_node
 from aide.services.output_storage import output_path, place_outputs
 from aide.services.quota_charges import charge_storage, charge_task_minutes
+from aide.services.run_slots import plan_release
 from aide.services.run_state import RunLost, RunOutcome, RunReport, RunState
-from aide.services.task_admission import RUNTIME_ACTOR, plan_release, release
+from aide.services.task_admission import RUNTIME_ACTOR, release
 from aide.services.task_transitions import StatusChanges
 from aide.structured_logging import get_logger
 
@@ -140,7 +141,7 @@ class RunEndings:
                 all_fields["progress"] = state.progress
             changes.plan(task, target, reason, message=message, fields=all_fields)
             changes.follow_up(task.id)
-            write_release = plan_release(uow, task.user_id, [task.id])
+            write_release = plan_release(uow, task.user_id, [task])
             changes.write()
             if extra is not None:
                 extra(uow, changes.now)

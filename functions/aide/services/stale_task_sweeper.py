@@ -24,7 +24,7 @@ from aide.adapters.unit_of_work import CONTENDED_ATTEMPTS, UnitOfWork, run_in_tr
 from aide.domain.task_lifecycle import TaskStatus, TransitionReason, requeue_or_fail
 from aide.domain.timestamps import utc_now
 from aide.services import audit_trail
-from aide.services.task_admission import plan_release
+from aide.services.run_slots import plan_release
 from aide.services.task_transitions import StatusChanges
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def sweep_task(db: Client, task_id: str, cutoff: datetime, now: datetime) -> Tas
             task, change.to_status, TransitionReason.HEARTBEAT_LOST, message=message, fields=fields
         )
         changes.follow_up(task.id)
-        write_release = plan_release(uow, task.user_id, [task.id])
+        write_release = plan_release(uow, task.user_id, [task])
         changes.write()
         write_release(now)
         return change.to_status

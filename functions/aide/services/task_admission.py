@@ -2,7 +2,8 @@
 limits.
 
 `admit` is one transaction: it reads the task, its agent (the one it names, or the one chosen for
-it by aide.domain.agents.choose_agent, recorded on the task at the claim), the user's and the
+it by aide.domain.agents.choose_agent, recorded on the task at the claim or when it joins that
+agent's waiting line), the user's and the
 agent's slot pools (domain.task_slots), the user and the plans, then either claims the task
 (queued → in_progress, through services.task_transitions, so the claim's event and group
 counters commit with it) and takes a slot in both pools, or leaves it queued on the waiting list
@@ -15,9 +16,10 @@ wake a task parked for an agent to come back, and a failed task is visible and r
 agent's `status` is `busy` while its pool has running tasks and `idle` when it has none (written
 in the claim and release transactions; `offline` is never overwritten).
 
-`release` gives the slots back when a run ends and, in the same transaction, offers each free
-slot to the oldest waiting task still queued that holds no offer yet, re-dispatching it (a fresh
-outbox record → a new dispatch message); see domain.task_slots for why offers hold their slot.
+`release` gives the slots back when a run ends (outside the transaction that ended it: a run that
+lost its task) and, in the same transaction, offers each free slot to the oldest waiting task
+still queued that holds no offer yet, re-dispatching it (services.run_slots; see
+domain.task_slots for why offers hold their slot).
 """
 
 from __future__ import annotations
@@ -37,15 +39,19 @@ from aide.domain.task_slots import TaskSlots
 from aide.domain.tasks import Task
 from aide.domain.timestamps import utc_now
 from aide.services import audit_trail
-from aide.services.task_transitions import StatusChanges, write_dispatch_record
+from aide.services.run_slots import (
+    agent_status_change,
+    plan_pool_release,
+    plan_release,
+    save_slots,
+)
+from aide.services.task_transitions import StatusChanges
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client
 
     from aide.domain.users import User
 
-# Waiting tasks looked at when a slot frees; ones cancelled meanwhile are dropped on the way.
-_WAITING_LOOKAHEAD: Final = 10
 # Who the audit trail names for the status changes the runtime makes (claims, ends, dependents).
 RUNTIME_ACTOR: Final = audit_trail.system_actor("agent_runtime")
 
@@ -81,10 +87,12 @@ def _reclaim_dead_slots(uow: UnitOfWork, slots: TaskSlots, task_id: str, limit: 
     offered = [item for item in slots.offered if item != task_id]
     holders = {t.id: t for t in uow.tasks.get_many([*slots.running, *offered])}
     dead = {
-        item for item in slots.running
+        item
+        for item in slots.running
         if item not in holders or holders[item].status is not TaskStatus.IN_PROGRESS
     } | {
-        item for item in offered
+        item
+        for item in offered
         if item not in holders or holders[item].status is not TaskStatus.QUEUED
     }
     return slots.without(dead)
@@ -140,16 +148,6 @@ def _add_waiting_event(
     uow.tasks.add_event(event)
 
 
-def _status_field(agent: Agent, running: list[str], now: datetime) -> dict[str, object] | None:
-    """The agent's new status when its running set makes it change (offline stays offline)."""
-    if agent.status is AgentStatus.OFFLINE:
-        return None
-    wanted = AgentStatus.BUSY if running else AgentStatus.IDLE
-    if agent.status is wanted:
-        return None
-    return {"status": str(wanted), "updatedAt": now}
-
-
 def admit(db: Client, task_id: str, *, now: Callable[[], datetime] = utc_now) -> Admission:
     def apply(uow: UnitOfWork) -> Admission:
         changes = StatusChanges(uow, now=now(), actor=RUNTIME_ACTOR)
@@ -186,13 +184,17 @@ def admit(db: Client, task_id: str, *, now: Callable[[], datetime] = utc_now) ->
             handoffs: list[Task] = []
             if task.id in other.waiting:
                 freed = 1 if task.id in other.offered else 0
-                other, handoffs = _plan_pool_release(uow, other.without([task.id]), freed)
-                _save_slots(uow, other, changes.now)
+                other, handoffs = plan_pool_release(uow, other.without([task.id]), freed)
+                save_slots(uow, other, changes.now)
                 for handoff in handoffs:
-                    write_dispatch_record(uow, handoff, uow.tasks.new_id(), changes.now)
+                    uow.task_dispatches.record(handoff, uow.tasks.new_id(), changes.now)
             if task.id not in full.waiting or task.id in full.offered:
                 # An offer it cannot take (the limit went down meanwhile) goes back in line.
-                _save_slots(uow, full.with_waiting(task.id), changes.now)
+                save_slots(uow, full.with_waiting(task.id), changes.now)
+            if not user_full and task.agent_id != agent.id:
+                # In an agent's line, the task names that agent: whoever ends the task (a
+                # cancel) finds the line to take it out of (services.run_slots).
+                uow.tasks.update(task.id, {"agentId": agent.id, "updatedAt": changes.now})
             if task.id not in full.waiting:
                 if user_full:
                     message = (
@@ -216,10 +218,10 @@ def admit(db: Client, task_id: str, *, now: Callable[[], datetime] = utc_now) ->
             task, TaskStatus.IN_PROGRESS, TransitionReason.CLAIM, message="claimed", fields=fields
         )
         changes.write()
-        _save_slots(uow, slots.with_running(task.id), changes.now)
+        save_slots(uow, slots.with_running(task.id), changes.now)
         agent_slots = agent_slots.with_running(task.id)
-        _save_slots(uow, agent_slots, changes.now)
-        status = _status_field(agent, agent_slots.running, changes.now)
+        save_slots(uow, agent_slots, changes.now)
+        status = agent_status_change(agent, agent_slots.running, changes.now)
         if status is not None:
             uow.agents.update(agent.id, status)
         return Admission(
@@ -229,70 +231,6 @@ def admit(db: Client, task_id: str, *, now: Callable[[], datetime] = utc_now) ->
         )
 
     return run_in_transaction(db, apply, max_attempts=CONTENDED_ATTEMPTS)
-
-
-def _plan_pool_release(
-    uow: UnitOfWork, slots: TaskSlots, freed: int
-) -> tuple[TaskSlots, list[Task]]:
-    """Reads for freeing a pool's slots (already removed from `slots`; `freed` of them held by
-    runs): the pool as it will be saved, and the oldest waiting tasks still queued and not yet
-    offered a slot, one per free slot, to re-dispatch (each now holds an offer)."""
-    wanted = slots.free_slots(freed)
-    if wanted <= 0:
-        return slots, []
-    head = [item for item in slots.waiting if item not in slots.offered][:_WAITING_LOOKAHEAD]
-    still_queued = {
-        task.id: task for task in uow.tasks.get_many(head) if task.status is TaskStatus.QUEUED
-    }
-    # Waiting entries that are no longer queued (cancelled, claimed by a redelivery) go.
-    slots = slots.without(set(head) - set(still_queued))
-    chosen = [task_id for task_id in head if task_id in still_queued][:wanted]
-    return slots.with_offered(chosen), [still_queued[task_id] for task_id in chosen]
-
-
-def plan_release(
-    uow: UnitOfWork, user_id: str, task_ids: list[str]
-) -> Callable[[datetime], list[str]]:
-    """The reads of a release inside the unit of work; returns the function that writes it
-    (call it after every other read of the unit). The writer returns the ids of the waiting
-    tasks it re-dispatched (from the user's pool and the released agents' pools)."""
-    pool = uow.task_slots.user_pool(user_id)
-    freed = len(set(task_ids) & set(pool.running))
-    slots, user_next = _plan_pool_release(uow, pool.without(task_ids), freed)
-    agent_ids = sorted({t.agent_id for t in uow.tasks.get_many(task_ids) if t.agent_id})
-    agent_pools: list[tuple[Agent | None, TaskSlots, list[Task]]] = []
-    for agent_id in agent_ids:
-        agent_pool = uow.task_slots.agent_pool(agent_id)
-        if not set(task_ids) & (set(agent_pool.running) | set(agent_pool.waiting)):
-            continue  # nothing of this release is in that pool (claimed before it existed)
-        agent = uow.agents.get(agent_id)
-        if agent is not None:
-            agent_pool = agent_pool.with_limit(agent.limits.concurrency)
-        agent_freed = len(set(task_ids) & set(agent_pool.running))
-        released, agent_next = _plan_pool_release(uow, agent_pool.without(task_ids), agent_freed)
-        agent_pools.append((agent, released, agent_next))
-
-    def write(now: datetime) -> list[str]:
-        dispatched: list[str] = []
-
-        def dispatch(tasks: list[Task]) -> None:
-            for task in tasks:
-                if task.id not in dispatched:
-                    write_dispatch_record(uow, task, uow.tasks.new_id(), now)
-                    dispatched.append(task.id)
-
-        _save_slots(uow, slots, now)
-        # Each stays in `waiting`, holding its offer, until its claim.
-        dispatch(user_next)
-        for agent, released, agent_next in agent_pools:
-            _save_slots(uow, released, now)
-            dispatch(agent_next)
-            status = _status_field(agent, released.running, now) if agent is not None else None
-            if agent is not None and status is not None:
-                uow.agents.update(agent.id, status)
-        return dispatched
-
-    return write
 
 
 def release(
@@ -306,13 +244,7 @@ def release(
     def apply(uow: UnitOfWork) -> list[str]:
         # Only runs that really ended: a task claimed again meanwhile (swept and re-run) holds
         # its slots for the new attempt.
-        found = uow.tasks.get_many(task_ids)
-        running = {task.id for task in found if task.status is TaskStatus.IN_PROGRESS}
-        ended = [task_id for task_id in task_ids if task_id not in running]
+        ended = [t for t in uow.tasks.get_many(task_ids) if t.status is not TaskStatus.IN_PROGRESS]
         return plan_release(uow, user_id, ended)(now())
 
     return run_in_transaction(db, apply, max_attempts=CONTENDED_ATTEMPTS)
-
-
-def _save_slots(uow: UnitOfWork, slots: TaskSlots, now: datetime) -> None:
-    uow.task_slots.save(slots.model_copy(update={"updated_at": now}))

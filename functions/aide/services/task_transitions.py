@@ -13,6 +13,8 @@ In the same commit as the change itself:
 - a failure or cancellation cancels the unfinished dependents (and, for a cancellation, the
   subtasks), transitively, each with the reason recorded (task_graph.cancellation_cascade);
 - the counters, status and progress of each affected group (task_graph.GroupCounts);
+- for a queued task that is cancelled, its place in the run-slot waiting lines and any slot it
+  was offered, given to the next task in line (services.run_slots);
 - the audit stamp (`lastChangedBy`) of the unit's actor on every task and group whose status it
   changes — the request's caller, or the system component that made the change — from which the
   audit trigger names the actor of each transition (services.audit_trail).
@@ -29,7 +31,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aide.adapters.unit_of_work import CONTENDED_ATTEMPTS, UnitOfWork, run_in_transaction
 from aide.domain.document_ids import is_usable_id
-from aide.domain.task_dispatch import DISPATCH_RECORD_TTL, TaskDispatch
 from aide.domain.task_events import StreamEventKind, TaskEvent
 from aide.domain.task_graph import GroupCounts, GroupStatus, cancellation_cascade
 from aide.domain.task_groups import TaskGroup
@@ -42,6 +43,7 @@ from aide.domain.task_lifecycle import (
 from aide.domain.tasks import Task
 from aide.domain.timestamps import utc_now
 from aide.services import audit_trail
+from aide.services.run_slots import WriteRelease, plan_release
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client
@@ -286,6 +288,7 @@ class StatusChanges:
     def write(self) -> tuple[TaskChange, ...]:
         """Read the affected groups, then write every planned change (reads precede writes)."""
         groups = self._load_groups()
+        releases = self._plan_queue_exits()
         changes: list[TaskChange] = []
         for planned in self.planned.values():
             changes.append(self._write_change(planned))
@@ -305,7 +308,23 @@ class StatusChanges:
             )
         for group, counts in groups.values():
             write_group_counts(self.uow, group, counts, self.now, stamp=self._stamp())
+        for write_release in releases:
+            write_release(self.now)
         return tuple(changes)
+
+    def _plan_queue_exits(self) -> list[WriteRelease]:
+        """Reads for giving back what queued tasks that end without running (cancelled) hold
+        in the run-slot pools: a place in a waiting line, or an offer of a slot, which goes to
+        the next task in line (services.run_slots). A run that ends releases its own slots
+        (services.run_endings); its cascade never ends a queued task, so no pool is planned
+        twice in one unit."""
+        leaving: dict[str, list[Task]] = {}
+        for planned in self.planned.values():
+            if planned.transition.from_status is TaskStatus.QUEUED and (
+                planned.transition.to_status in (TaskStatus.CANCELLED, TaskStatus.FAILED)
+            ):
+                leaving.setdefault(planned.task.user_id, []).append(planned.task)
+        return [plan_release(self.uow, user_id, tasks) for user_id, tasks in leaving.items()]
 
     def _stamp(self) -> dict[str, Any]:
         return audit_trail.change_stamp(self.actor)
@@ -337,21 +356,8 @@ class StatusChanges:
             )
         )
         if change.to_status is TaskStatus.QUEUED:
-            write_dispatch_record(self.uow, task, event_id, self.now)
+            self.uow.task_dispatches.record(task, event_id, self.now)
         return TaskChange(task.id, change, planned.message, event_id)
-
-
-def write_dispatch_record(uow: UnitOfWork, task: Task, dispatch_id: str, now: datetime) -> None:
-    """The outbox record of one dispatch (its creation triggers the Pub/Sub publish)."""
-    uow.task_dispatches.create(
-        TaskDispatch(
-            id=dispatch_id,
-            task_id=task.id,
-            user_id=task.user_id,
-            created_at=now,
-            expires_at=now + DISPATCH_RECORD_TTL,
-        )
-    )
 
 
 def write_group_counts(

@@ -46,7 +46,6 @@ from aide.services.task_transitions import (
     TaskNotFound,
     apply_status_changes,
     change_status,
-    write_dispatch_record,
 )
 
 if TYPE_CHECKING:
@@ -153,7 +152,7 @@ def write_new_task(uow: UnitOfWork, task: Task, now: datetime) -> None:
     if task.status is TaskStatus.QUEUED:
         event_id = uow.tasks.new_event_id(task.id)
         uow.tasks.add_event(queued_event(task, event_id, now, "no unmet dependencies"))
-        write_dispatch_record(uow, task, event_id, now)
+        uow.task_dispatches.record(task, event_id, now)
 
 
 # --- create -----------------------------------------------------------------------------------
@@ -194,9 +193,7 @@ def create_task(
         )
         write_new_task(uow, task, now)
         for dependency in unmet:
-            uow.tasks.update(
-                dependency.id, {"dependents": ArrayUnion([task.id]), "updatedAt": now}
-            )
+            uow.tasks.update(dependency.id, {"dependents": ArrayUnion([task.id]), "updatedAt": now})
         return 201, TaskView(task=task).to_json_dict()
 
     outcome = run_idempotent(
@@ -223,9 +220,7 @@ def _load_dependencies(uow: UnitOfWork, user_id: str, dependency_ids: list[str])
             )
         seen.add(dependency_id)
     found = {
-        task.id: task
-        for task in uow.tasks.get_many(dependency_ids)
-        if task.user_id == user_id
+        task.id: task for task in uow.tasks.get_many(dependency_ids) if task.user_id == user_id
     }
     for index, dependency_id in enumerate(dependency_ids):
         if dependency_id not in found:
@@ -347,8 +342,11 @@ def plan_retry(changes: StatusChanges, task: Task, user_plan: Plan) -> None:
         graph = graph_with_task_status(task.id, task.execution_graph, "queued")
         fields["executionGraph"] = graph.to_document()
     changes.plan(
-        task, TaskStatus.QUEUED, TransitionReason.RETRY,
-        message="retried by the owner", fields=fields,
+        task,
+        TaskStatus.QUEUED,
+        TransitionReason.RETRY,
+        message="retried by the owner",
+        fields=fields,
     )
     changes.revive_dependents(task)
 

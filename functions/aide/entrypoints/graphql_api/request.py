@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final
 
 from flask import Request
@@ -31,6 +32,9 @@ from aide.entrypoints.graphql_api.schema import executable_schema
 from aide.entrypoints.http_request import read_json
 
 MAX_QUERY_CHARS: Final = 20_000
+CACHED_QUERY_CHARS: Final = 4_000
+"""Valid documents up to this size are kept parsed and validated (clients send the same few
+queries again and again; parsing and validating one costs about a millisecond)."""
 COMPLEXITY_PER_UNIT: Final = 100
 """Metering: a request costs at least what the REST calls it replaces cost, and one unit per
 this much complexity."""
@@ -128,17 +132,9 @@ def parameters(request: Request) -> tuple[str, dict[str, Any], str | None]:
 def check(request: Request) -> CheckedRequest:
     """The request's operation, parsed, valid, within the limits and allowed for its method."""
     query, variables, operation_name = parameters(request)
-    try:
-        document = parse(query)
-    except GraphQLError as error:
-        error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
-        raise RequestErrors([error]) from error
-    schema = executable_schema()
-    invalid = validate(schema, document)
-    if invalid:
-        for invalid_error in invalid:
-            invalid_error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
-        raise RequestErrors(list(invalid))
+    document = (
+        valid_cached_document(query) if len(query) <= CACHED_QUERY_CHARS else valid_document(query)
+    )
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         raise _bad("operationName does not name one operation of the document")
@@ -157,3 +153,23 @@ def check(request: Request) -> CheckedRequest:
     if refused:
         raise RequestErrors(refused)
     return CheckedRequest(document, operation, operation_name, variables, cost)
+
+
+def valid_document(query: str) -> DocumentNode:
+    """`query` parsed and validated against the schema; raises RequestErrors."""
+    try:
+        document = parse(query)
+    except GraphQLError as error:
+        error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
+        raise RequestErrors([error]) from error
+    invalid = validate(executable_schema(), document)
+    if invalid:
+        for invalid_error in invalid:
+            invalid_error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
+        raise RequestErrors(list(invalid))
+    return document
+
+
+# Only valid documents are kept (an exception is never cached), and execution does not change
+# a document, so one parsed document is shared by the requests and threads that send its text.
+valid_cached_document = lru_cache(maxsize=256)(valid_document)

@@ -1,6 +1,7 @@
 """Resolvers: each calls the service the REST handler of the same operation calls (no business
-logic here); joins go through the request's loaders. Refusals are mapped by the middleware in
-aide.entrypoints.graphql_api.schema (aide.entrypoints.graphql_api.errors)."""
+logic here); joins go through the request's loaders. Each is bound through
+aide.entrypoints.graphql_api.schema.guarded: its API-key scope checked first, refusals mapped
+to GraphQL errors (aide.entrypoints.graphql_api.errors)."""
 
 from __future__ import annotations
 

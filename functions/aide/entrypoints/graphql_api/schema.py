@@ -1,5 +1,7 @@
-"""The executable schema: SDL generated from the models plus operations.graphql, resolvers bound
-to it, and the middleware every field runs through (API-key scope, refusals as GraphQL errors)."""
+"""The executable schema: SDL generated from the models plus operations.graphql, and resolvers
+bound to it, each guarded (API-key scope checked first, refusals as GraphQL errors). Fields
+without a resolver of their own read the source's attribute and need no guard: no middleware
+runs per field, which would cost more than the REST page's whole serialisation."""
 
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from aide.domain.users import User, UserRole
 from aide.entrypoints.graphql_api import resolvers
 from aide.entrypoints.graphql_api.context import context_of
 from aide.entrypoints.graphql_api.errors import service_errors
+from aide.entrypoints.graphql_api.resolvers import Resolver
 from aide.entrypoints.graphql_api.types_from_models import SdlBuilder, enum_name, field_names
 
 OPERATIONS_SDL: Final = Path(__file__).with_name("operations.graphql")
@@ -144,16 +147,34 @@ def _bind_enums(schema: GraphQLSchema, builder: SdlBuilder) -> None:
         graphql_enum.__dict__.pop("_value_lookup", None)
 
 
+def guarded(resolver: Resolver, scope: str | None) -> Resolver:
+    """`resolver` with the field's API-key scope checked first and refusals mapped."""
+
+    def resolve(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        with service_errors():
+            if scope is not None:
+                authorize(context_of(info).principal, required_role=UserRole.USER, scope=scope)
+            return resolver(source, info, **args)
+
+    return resolve
+
+
 def _bind_resolvers(schema: GraphQLSchema) -> None:
-    for type_name, table in (
-        ("Query", resolvers.QUERY),
-        ("Mutation", resolvers.MUTATION),
-        ("Task", resolvers.TASK),
-    ):
+    tables = {"Query": resolvers.QUERY, "Mutation": resolvers.MUTATION, "Task": resolvers.TASK}
+    for type_name, table in tables.items():
         owner = schema.type_map[type_name]
         assert isinstance(owner, GraphQLObjectType)
         for field_name, resolver in table.items():
-            owner.fields[field_name].resolve = resolver
+            scope = FIELD_SCOPES.get((type_name, field_name))
+            owner.fields[field_name].resolve = guarded(resolver, scope)
+    # A scope on a field left to the default resolver would never be checked. Subscription
+    # fields are checked once, when their stream opens (graphql_api.subscriptions).
+    unguarded = sorted(
+        (type_name, field_name)
+        for type_name, field_name in FIELD_SCOPES
+        if type_name != "Subscription" and field_name not in tables.get(type_name, {})
+    )
+    assert not unguarded, f"fields with a scope but no resolver: {unguarded}"
 
 
 @cache
@@ -168,18 +189,6 @@ def default_field_resolver(source: Any, info: GraphQLResolveInfo, **_: Any) -> A
         return source.get(name)
     attribute = _attribute_names(type(source)).get(name)  # type: ignore[arg-type]
     return None if attribute is None else getattr(source, attribute, None)
-
-
-class FieldMiddleware:
-    """Every resolver runs through this: the field's API-key scope is checked first, and a
-    refusal becomes a GraphQL error with its code."""
-
-    def resolve(self, next_: Any, source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
-        scope = FIELD_SCOPES.get((info.parent_type.name, info.field_name))
-        with service_errors():
-            if scope is not None:
-                authorize(context_of(info).principal, required_role=UserRole.USER, scope=scope)
-            return next_(source, info, **args)
 
 
 @cache

@@ -199,7 +199,6 @@ def open_source(
 
 def _result(checked: CheckedRequest, ctx: GatewayContext, field: str, item: Item) -> dict[str, Any]:
     from aide.entrypoints.graphql_api.schema import (
-        FieldMiddleware,
         default_field_resolver,
         executable_schema,
     )
@@ -211,7 +210,6 @@ def _result(checked: CheckedRequest, ctx: GatewayContext, field: str, item: Item
         variable_values=checked.variables,
         operation_name=checked.operation_name,
         context_value=ctx,
-        middleware=[FieldMiddleware()],
         field_resolver=default_field_resolver,
     )
     body: dict[str, Any] = {"data": result.data}  # type: ignore[union-attr]
