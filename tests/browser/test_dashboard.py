@@ -292,6 +292,30 @@ def test_a_large_output_is_downloaded_and_a_group_is_cancelled(
     assert page.get_by_role("button", name="Cancel group").count() == 0
 
 
+def test_a_failed_group_is_retried_in_one_request(app: Dashboard) -> None:
+    page = app.page
+    app.sign_up(_email())
+    app.go("/groups/new")
+    page.get_by_role("button", name="Fill in a 3-level example").click()
+    page.locator("[data-row='0']").get_by_label("Inputs (JSON)").fill(
+        '{"providerOptions": {"fail_permanent": true}}'
+    )
+    page.get_by_role("button", name="Create group").click()
+    page.locator(".group-view[data-status=failed]").wait_for(timeout=LIVE_TIMEOUT_MS)
+    page.locator("tr[data-ref='review'][data-status=cancelled]").wait_for(timeout=LIVE_TIMEOUT_MS)
+
+    with page.expect_response(lambda r: r.url.endswith("/retry")) as answer:
+        page.get_by_role("button", name="Retry 1 failed").click()
+    response = answer.value
+    assert response.request.method == "POST" and "/task_groups/" in response.url, response.url
+    assert response.status == 200, response.text()
+    # The failed task is queued again and the dependents its failure cancelled are pending.
+    assert response.json()["data"]["taskGroup"]["status"] == "running"
+    # The same inputs fail again: the group ends failed once more, after a second attempt.
+    page.locator(".group-view[data-status=failed]").wait_for(timeout=LIVE_TIMEOUT_MS)
+    app.axe("task-group-retried")
+
+
 def test_task_list_pages_by_cursor_and_filters(app: Dashboard, stack: PlatformHandle) -> None:
     import datetime as dt
 

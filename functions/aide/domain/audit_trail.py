@@ -2,9 +2,13 @@
 
 How request context reaches the audit entry: services stamp `lastChangedBy`
 ({actorType, actorId, requestId, ip, userAgent}) on the documents they write — see
-aide.services.audit_trail.change_stamp — and the Firestore `written` triggers on tasks,
-task_groups, projects, api_keys and users turn each change into at most ONE audit entry whose id
-is derived from the trigger's event id (so a duplicate delivery finds it and writes nothing).
+aide.services.audit_trail.change_stamp. Task and task group changes (creations, status changes)
+are audited by their writer, in the same transaction (aide.services.audit_trail.audited_stamp):
+the entry commits with the change or not at all, so neither a lost trigger delivery nor a crash
+can lose it, and the stamp carries the change's id (`changeId`). The Firestore `written`
+triggers on tasks, task_groups, projects, api_keys and users turn every other change (one whose
+stamp names no new change id) into at most ONE audit entry whose id is derived from the
+trigger's event id (so a duplicate delivery finds it and writes nothing).
 When a writer did not stamp the change (or for a deletion, where the stamp on the old document is
 the previous writer's), the actor falls back to the resource's owner (`userId`) for owned
 resources and to "system" otherwise, without request id, IP or user agent.
@@ -22,6 +26,8 @@ from aide.domain import collections
 from aide.domain.audit_logs import ActorType
 
 CHANGE_STAMP_FIELD: Final = "lastChangedBy"
+CHANGE_ID_KEY: Final = "changeId"
+"""In a stamp: the change whose audit entry the writer created in its own transaction."""
 
 # Audited collections and the resource type their entries name.
 RESOURCE_TYPES: Final[dict[str, str]] = {
@@ -177,6 +183,24 @@ def change_actor(
 def audit_id_for_event(event_id: str) -> str:
     """An audit entry's id from its trigger event id: duplicates of the event collide on it."""
     return "evt_" + hashlib.sha256(event_id.encode()).hexdigest()[:40]
+
+
+def audit_id_for_change(change_id: str) -> str:
+    """The id of the entry a writer creates with its change (the stamp carries `change_id`)."""
+    return "chg_" + hashlib.sha256(change_id.encode()).hexdigest()[:40]
+
+
+def change_id_of(document: dict[str, Any] | None) -> str | None:
+    stamp = (document or {}).get(CHANGE_STAMP_FIELD)
+    value = stamp.get(CHANGE_ID_KEY) if isinstance(stamp, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def audited_by_writer(before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool:
+    """Whether the write from `before` to `after` created its own audit entry: its stamp names
+    a change id the previous version did not have."""
+    written = change_id_of(after)
+    return written is not None and written != change_id_of(before)
 
 
 def audit_id_for_request(request_id: str, action: str, resource_id: str) -> str:

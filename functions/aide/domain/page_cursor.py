@@ -8,11 +8,14 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Final
+from typing import Final, TypeVar
 
 from aide.domain.timestamps import rfc3339
+
+T = TypeVar("T")
+Position = tuple[datetime, str]
 
 CURSOR_VERSION: Final = 1
 # Largest `limit` of a cursor-paginated listing.
@@ -52,3 +55,24 @@ def decode_cursor(cursor: str, fingerprint: str) -> tuple[datetime, str]:
     if body.get("f") != fingerprint:
         raise InvalidCursor("cursor belongs to a listing with other filters")
     return created_at, document_id
+
+
+def read_page(
+    fetch: Callable[[int, Position | None], list[T]],
+    position: Callable[[T], Position],
+    *,
+    limit: int,
+    cursor: str | None,
+    fingerprint: str,
+) -> tuple[list[T], str | None]:
+    """One page of a listing and the cursor of the next (None on the last page).
+
+    `fetch(n, after)` answers up to n items in listing order after the position `after`;
+    asking for one more than the page tells whether another page exists without a second query.
+    """
+    after = decode_cursor(cursor, fingerprint) if cursor else None
+    items = fetch(limit + 1, after)
+    page = items[:limit]
+    if len(items) <= limit or not page:
+        return page, None
+    return page, encode_cursor(*position(page[-1]), fingerprint)

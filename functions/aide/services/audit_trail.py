@@ -1,4 +1,5 @@
-"""The audit trail: entries from document-change triggers, and direct entries for the rest.
+"""The audit trail: entries written with the change (tasks and task groups), entries from
+document-change triggers, and direct entries for the rest.
 
 Rules and the design choice (stamp + trigger, event-id keyed) are in aide.domain.audit_trail.
 Exactly once: an entry's id is derived from its trigger event id (or, for direct entries, from
@@ -24,16 +25,20 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aide.adapters.repositories import AuditLogRepository
 from aide.domain.audit_logs import ActorType, AuditLog
 from aide.domain.audit_trail import (
+    CHANGE_ID_KEY,
     CHANGE_STAMP_FIELD,
     SYSTEM_ACTOR,
     ChangeActor,
+    audit_id_for_change,
     audit_id_for_event,
+    audited_by_writer,
     change_actor,
     classify,
     summary,
@@ -42,6 +47,8 @@ from aide.domain.timestamps import utc_now
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client
+
+    from aide.adapters.unit_of_work import UnitOfWork
 
 _actor: contextvars.ContextVar[ChangeActor | None] = contextvars.ContextVar(
     "aide_change_actor", default=None
@@ -65,6 +72,41 @@ def change_stamp(actor: ChangeActor | None = None) -> dict[str, Any]:
     """`{"lastChangedBy": {...}}` for the given actor, else the request's, else the system."""
     actor = actor or current_actor() or SYSTEM_ACTOR
     return {CHANGE_STAMP_FIELD: actor.to_stamp()}
+
+
+def audited_stamp(
+    uow: UnitOfWork,
+    collection: str,
+    resource_id: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+    *,
+    actor: ChangeActor | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """The stamp for writing `resource_id` from `before` (None: created) to `after` in `uow`;
+    when the change is audited, its entry is created in the same unit of work, under an id
+    derived from a fresh change id that the stamp carries — so the trigger, seeing that id,
+    knows the entry exists (aide.domain.audit_trail.audited_by_writer)."""
+    who = actor or current_actor() or SYSTEM_ACTOR
+    stamp = who.to_stamp()
+    change = classify(collection, before, after)
+    if change is not None:
+        change_id = uuid.uuid4().hex
+        stamp[CHANGE_ID_KEY] = change_id
+        uow.audit_logs.create(
+            entry(
+                audit_id_for_change(change_id),
+                who,
+                change.action,
+                change.resource_type,
+                resource_id,
+                before=change.before,
+                after=change.after,
+                at=at,
+            )
+        )
+    return {CHANGE_STAMP_FIELD: stamp}
 
 
 def audit_id_for_deletion(resource_type: str, resource_id: str) -> str:
@@ -135,7 +177,10 @@ def record_document_change(
     after: dict[str, Any] | None,
     at: datetime | None = None,
 ) -> bool:
-    """The audit entry for one trigger event, if the change is audited; True when written now."""
+    """The audit entry for one trigger event, if the change is audited and its writer did not
+    create the entry itself; True when written now."""
+    if audited_by_writer(before, after):
+        return False
     change = classify(collection, before, after)
     if change is None:
         return False

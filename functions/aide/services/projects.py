@@ -233,3 +233,16 @@ def remove_member(
         return project.model_copy(update={"member_ids": remaining, "updated_at": updated_at})
 
     return run_in_transaction(db, apply)
+
+
+def readable_scope(db: Client, user_id: str, project_id: str | None) -> dict[str, str]:
+    """Equality filters of a listing of what `user_id` may read (tasks, task groups): with a
+    project they can read, everything of that project; otherwise only their own — within the
+    project when one is named, so an unreadable project answers an empty page, not a refusal
+    that would tell it exists."""
+    if project_id is None:
+        return {"userId": user_id}
+    project = ProjectRepository(db).get(project_id)
+    if project is None or not project.can_read(user_id):
+        return {"userId": user_id, "projectId": project_id}
+    return {"projectId": project_id}

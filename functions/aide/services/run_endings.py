@@ -122,7 +122,7 @@ class RunEndings:
         state = self.state
 
         def apply(uow: UnitOfWork) -> TaskStatus:
-            changes = StatusChanges(uow, now=self.deps.now(), actor=RUNTIME_ACTOR)
+            changes = StatusChanges(uow, clock=self.deps.now, actor=RUNTIME_ACTOR)
             task = state.owned(next(iter(changes.load([state.task.id])), None))
             target, reason = decide(task)
             state.final_metrics = state.metrics()

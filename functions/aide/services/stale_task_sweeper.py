@@ -48,11 +48,15 @@ def find_stale(db: Client, cutoff: datetime, *, limit: int = PAGE_SIZE) -> list[
     return TaskRepository(db).stale_in_progress(cutoff, limit=limit)
 
 
-def sweep_task(db: Client, task_id: str, cutoff: datetime, now: datetime) -> TaskStatus | None:
+def sweep_task(
+    db: Client, task_id: str, cutoff: datetime, now: Callable[[], datetime] = utc_now
+) -> TaskStatus | None:
     """End one stale run; None when it is not stale any more (a heartbeat arrived meanwhile)."""
 
     def apply(uow: UnitOfWork) -> TaskStatus | None:
-        changes = StatusChanges(uow, now=now, actor=SWEEPER_ACTOR)
+        # Stamped in this transaction, once the task is read (StatusChanges.now), not at the
+        # sweep's start: a page of stale tasks takes a while.
+        changes = StatusChanges(uow, clock=now, actor=SWEEPER_ACTOR)
         found = changes.load([task_id])
         if not found:
             return None
@@ -80,7 +84,7 @@ def sweep_task(db: Client, task_id: str, cutoff: datetime, now: datetime) -> Tas
         changes.follow_up(task.id)
         write_release = plan_release(uow, task.user_id, [task])
         changes.write()
-        write_release(now)
+        write_release(changes.now)
         return change.to_status
 
     return run_in_transaction(db, apply, max_attempts=CONTENDED_ATTEMPTS)
@@ -100,7 +104,7 @@ def sweep_stale_tasks(
         if not stale:
             break
         for task_id in stale:
-            status = sweep_task(db, task_id, at - stale_after, at)
+            status = sweep_task(db, task_id, at - stale_after, now)
             if status is TaskStatus.QUEUED:
                 report.requeued.append(task_id)
             elif status is TaskStatus.FAILED:

@@ -150,7 +150,7 @@ def _add_waiting_event(
 
 def admit(db: Client, task_id: str, *, now: Callable[[], datetime] = utc_now) -> Admission:
     def apply(uow: UnitOfWork) -> Admission:
-        changes = StatusChanges(uow, now=now(), actor=RUNTIME_ACTOR)
+        changes = StatusChanges(uow, clock=now, actor=RUNTIME_ACTOR)
         found = changes.load([task_id])
         if not found or found[0].status is not TaskStatus.QUEUED:
             return Admission(AdmissionOutcome.SKIPPED, found[0] if found else None)

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from aide.adapters.repositories.projects import ProjectRepository
 from aide.adapters.repositories.task_groups import TaskGroupRepository
 from aide.adapters.unit_of_work import UnitOfWork
-from aide.domain.page_cursor import decode_cursor, encode_cursor, listing_fingerprint
+from aide.domain import collections
+from aide.domain.page_cursor import listing_fingerprint, read_page
 from aide.domain.task_graph import GroupCounts, validate_task_graph
 from aide.domain.task_groups import (
     TaskGroup,
@@ -28,6 +28,7 @@ from aide.domain.task_lifecycle import TaskStatus, TransitionReason, is_unfinish
 from aide.domain.tasks import Task
 from aide.services import audit_trail
 from aide.services.idempotent_requests import run_idempotent
+from aide.services.projects import readable_scope
 from aide.services.task_transitions import ChangeResult, StatusChanges, apply_status_changes
 from aide.services.tasks import (
     can_read,
@@ -113,7 +114,10 @@ def create_task_group(
             created_at=now,
             updated_at=now,
         )
-        uow.task_groups.create(group, extra=audit_trail.change_stamp())
+        stamp = audit_trail.audited_stamp(
+            uow, collections.TASK_GROUPS, group.id, None, group.to_document(), at=now
+        )
+        uow.task_groups.create(group, extra=stamp)
         for task in created:
             write_new_task(uow, task, now)
         return 201, {"taskGroup": group.to_json_dict()}
@@ -157,24 +161,17 @@ def list_task_groups(db: Client, user_id: str, query: TaskGroupListQuery) -> Tas
     """A page of the groups the caller may read, newest first: their own, or with `projectId`
     of a project they can read every group of that project (InvalidCursor for a cursor made for
     another caller or other filters)."""
-    filters: dict[str, str] = {}
-    if query.project_id is not None:
-        project = ProjectRepository(db).get(query.project_id)
-        if project is None or not project.can_read(user_id):
-            filters["userId"] = user_id
-        filters["projectId"] = query.project_id
-    else:
-        filters["userId"] = user_id
+    filters = readable_scope(db, user_id, query.project_id)
     if query.status is not None:
         filters["status"] = query.status.value
-    fingerprint = listing_fingerprint(user_id, {"taskGroups": filters})
-    after = decode_cursor(query.cursor, fingerprint) if query.cursor else None
-    page = TaskGroupRepository(db).list_page(filters, limit=query.limit + 1, after=after)
-    has_more = len(page) > query.limit
-    page = page[: query.limit]
-    next_cursor = None
-    if has_more and page:
-        next_cursor = encode_cursor(page[-1].created_at, page[-1].id, fingerprint)
+    groups = TaskGroupRepository(db)
+    page, next_cursor = read_page(
+        lambda n, after: groups.list_page(filters, limit=n, after=after),
+        lambda group: (group.created_at, group.id),
+        limit=query.limit,
+        cursor=query.cursor,
+        fingerprint=listing_fingerprint(user_id, {"taskGroups": filters}),
+    )
     return TaskGroupList(task_groups=page, next_cursor=next_cursor)
 
 

@@ -15,9 +15,9 @@ In the same commit as the change itself:
 - the counters, status and progress of each affected group (task_graph.GroupCounts);
 - for a queued task that is cancelled, its place in the run-slot waiting lines and any slot it
   was offered, given to the next task in line (services.run_slots);
-- the audit stamp (`lastChangedBy`) of the unit's actor on every task and group whose status it
-  changes — the request's caller, or the system component that made the change — from which the
-  audit trigger names the actor of each transition (services.audit_trail).
+- the audit stamp (`lastChangedBy`) of the unit's actor — the request's caller, or the system
+  component that made the change — on every task and group it writes, and the audit entry of
+  each status change, written in this same unit (services.audit_trail.audited_stamp).
 
 Work is proportional to the tasks changed and their own dependents, never to the group.
 """
@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from aide.adapters.unit_of_work import CONTENDED_ATTEMPTS, UnitOfWork, run_in_transaction
+from aide.domain import collections
 from aide.domain.document_ids import is_usable_id
 from aide.domain.task_events import StreamEventKind, TaskEvent
 from aide.domain.task_graph import GroupCounts, GroupStatus, cancellation_cascade
@@ -123,12 +124,24 @@ class StatusChanges:
     """Plans status changes within one unit of work (reads first), then writes them all."""
 
     uow: UnitOfWork
-    now: datetime = field(default_factory=utc_now)
+    clock: Callable[[], datetime] = utc_now
     actor: ChangeActor | None = None
     """Who the changes are audited as; None: the request's caller (or the anonymous system)."""
     loaded: dict[str, Task] = field(default_factory=dict)
     planned: dict[str, _Planned] = field(default_factory=dict)
     counter_updates: dict[str, int] = field(default_factory=dict)
+    _now: datetime | None = None
+
+    @property
+    def now(self) -> datetime:
+        """The time of the changes: read from the clock once, on first use — after the reads
+        that lock the tasks changed (a transaction reads before it plans). So a change made
+        after another on the same task is also stamped after it, however long this unit waited
+        for the other's lock: events and audit entries sort in commit order, and a reader
+        resuming from a timestamp never misses a change committed later."""
+        if self._now is None:
+            self._now = self.clock()
+        return self._now
 
     # Reads ----------------------------------------------------------------------------------
 
@@ -307,7 +320,7 @@ class StatusChanges:
                 task_id, {"unmetDependencies": max(remaining, 0), "updatedAt": self.now}
             )
         for group, counts in groups.values():
-            write_group_counts(self.uow, group, counts, self.now, stamp=self._stamp())
+            write_group_counts(self.uow, group, counts, self.now, actor=self.actor)
         for write_release in releases:
             write_release(self.now)
         return tuple(changes)
@@ -326,9 +339,6 @@ class StatusChanges:
                 leaving.setdefault(planned.task.user_id, []).append(planned.task)
         return [plan_release(self.uow, user_id, tasks) for user_id, tasks in leaving.items()]
 
-    def _stamp(self) -> dict[str, Any]:
-        return audit_trail.change_stamp(self.actor)
-
     def _load_groups(self) -> dict[str, tuple[TaskGroup, GroupCounts]]:
         group_ids = sorted({p.task.group_id for p in self.planned.values() if p.task.group_id})
         found = self.uow.task_groups.get_many(group_ids)
@@ -338,7 +348,16 @@ class StatusChanges:
         task, change = planned.task, planned.transition
         tasks = self.uow.tasks
         event_id = tasks.new_event_id(task.id)
-        tasks.update_changes(task, planned.after, extra=self._stamp())
+        stamp = audit_trail.audited_stamp(
+            self.uow,
+            collections.TASKS,
+            task.id,
+            task.to_document(),
+            planned.after.to_document(),
+            actor=self.actor,
+            at=self.now,
+        )
+        tasks.update_changes(task, planned.after, extra=stamp)
         data: dict[str, Any] = {"reason": change.reason.value}
         if planned.caused_by:
             data["causedBy"] = planned.caused_by
@@ -366,9 +385,10 @@ def write_group_counts(
     counts: GroupCounts,
     now: datetime,
     *,
-    stamp: Mapping[str, Any] | None = None,
+    actor: ChangeActor | None = None,
 ) -> TaskGroup:
-    """Counters, status and progress of `group` as `counts` says (one document write)."""
+    """Counters, status and progress of `group` as `counts` says (one document write, audited
+    as `actor`'s change when its status changes)."""
     status = counts.status()
     updated = group.model_copy(
         update={
@@ -387,7 +407,17 @@ def write_group_counts(
         fields["completedAt"] = updated.completed_at
     elif updated.completed_at is None and group.completed_at is not None:
         fields["completedAt"] = None  # revived by a retry: running again
-    fields.update(stamp or {})
+    fields.update(
+        audit_trail.audited_stamp(
+            uow,
+            collections.TASK_GROUPS,
+            group.id,
+            group.to_document(),
+            document,
+            actor=actor,
+            at=now,
+        )
+    )
     uow.task_groups.update(group.id, fields)
     return updated
 
@@ -403,7 +433,7 @@ def apply_status_changes(
     retried on contention. Returns the root task after the change and every change made."""
 
     def apply(uow: UnitOfWork) -> ChangeResult:
-        changes = StatusChanges(uow, now=now(), actor=actor)
+        changes = StatusChanges(uow, clock=now, actor=actor)
         root = plan(changes)
         written = changes.write()
         if root is not None and root.id in changes.planned:

@@ -18,14 +18,10 @@ from google.cloud.firestore import ArrayUnion
 from aide.adapters.repositories.projects import ProjectRepository
 from aide.adapters.repositories.tasks import TaskFilters, TaskRepository
 from aide.adapters.unit_of_work import UnitOfWork
+from aide.domain import collections
 from aide.domain.document_ids import is_usable_id
 from aide.domain.execution_graph import graph_with_task_status
-from aide.domain.page_cursor import (
-    InvalidCursor,
-    decode_cursor,
-    encode_cursor,
-    listing_fingerprint,
-)
+from aide.domain.page_cursor import InvalidCursor, listing_fingerprint, read_page
 from aide.domain.projects import Project
 from aide.domain.system_config import Plan
 from aide.domain.task_events import StreamEventKind, TaskEvent, TaskEventList, TaskEventListQuery
@@ -40,6 +36,7 @@ from aide.domain.tasks import (
 )
 from aide.services import audit_trail
 from aide.services.idempotent_requests import run_idempotent
+from aide.services.projects import readable_scope
 from aide.services.task_transitions import (
     ChangeResult,
     StatusChanges,
@@ -148,7 +145,10 @@ def queued_event(task: Task, event_id: str, now: datetime, message: str) -> Task
 def write_new_task(uow: UnitOfWork, task: Task, now: datetime) -> None:
     """The task document (stamped for the audit trail), and when it is created `queued`, its
     event and outbox record."""
-    uow.tasks.create(task, extra=audit_trail.change_stamp())
+    stamp = audit_trail.audited_stamp(
+        uow, collections.TASKS, task.id, None, task.to_document(), at=now
+    )
+    uow.tasks.create(task, extra=stamp)
     if task.status is TaskStatus.QUEUED:
         event_id = uow.tasks.new_event_id(task.id)
         uow.tasks.add_event(queued_event(task, event_id, now, "no unmet dependencies"))
@@ -253,14 +253,7 @@ def list_tasks(db: Client, user_id: str, query: TaskListQuery) -> TaskList:
     """A page of the tasks the caller may read, newest first. With `projectId` of a project the
     caller can read (owner, or member of a team project): every task of that project; otherwise
     only the caller's own tasks."""
-    filters: TaskFilters = {}
-    if query.project_id is not None:
-        project = ProjectRepository(db).get(query.project_id)
-        if project is None or not project.can_read(user_id):
-            filters["userId"] = user_id
-        filters["projectId"] = query.project_id
-    else:
-        filters["userId"] = user_id
+    filters: TaskFilters = readable_scope(db, user_id, query.project_id)
     if query.status is not None:
         filters["status"] = query.status.value
     if query.priority is not None:
@@ -268,15 +261,14 @@ def list_tasks(db: Client, user_id: str, query: TaskListQuery) -> TaskList:
     if query.agent_id is not None:
         filters["agentId"] = query.agent_id
 
-    fingerprint = listing_fingerprint(user_id, filters)
-    after = decode_cursor(query.cursor, fingerprint) if query.cursor else None
-    # One extra document tells whether another page exists without a second query.
-    page = TaskRepository(db).list_page(filters, limit=query.limit + 1, after=after)
-    has_more = len(page) > query.limit
-    page = page[: query.limit]
-    next_cursor = None
-    if has_more and page:
-        next_cursor = encode_cursor(page[-1].created_at, page[-1].id, fingerprint)
+    tasks = TaskRepository(db)
+    page, next_cursor = read_page(
+        lambda n, after: tasks.list_page(filters, limit=n, after=after),
+        lambda task: (task.created_at, task.id),
+        limit=query.limit,
+        cursor=query.cursor,
+        fingerprint=listing_fingerprint(user_id, filters),
+    )
     return TaskList(tasks=page, next_cursor=next_cursor)
 
 
@@ -286,14 +278,14 @@ def list_task_events(
     """A page of the events of a task the caller may read, oldest first; the cursor is bound to
     the caller and the task (TaskNotFound, InvalidCursor)."""
     task = get_task(db, user_id, task_id)
-    fingerprint = listing_fingerprint(user_id, {"taskEvents": task.id})
-    after = decode_cursor(query.cursor, fingerprint) if query.cursor else None
-    page = TaskRepository(db).events_page(task.id, limit=query.limit + 1, after=after)
-    has_more = len(page) > query.limit
-    page = page[: query.limit]
-    next_cursor = None
-    if has_more and page:
-        next_cursor = encode_cursor(page[-1].timestamp, page[-1].id, fingerprint)
+    tasks = TaskRepository(db)
+    page, next_cursor = read_page(
+        lambda n, after: tasks.events_page(task.id, limit=n, after=after),
+        lambda event: (event.timestamp, event.id),
+        limit=query.limit,
+        cursor=query.cursor,
+        fingerprint=listing_fingerprint(user_id, {"taskEvents": task.id}),
+    )
     return TaskEventList(events=page, next_cursor=next_cursor)
 
 

@@ -64,12 +64,12 @@ export default function GroupView({ id }: { id: string }) {
             </button>
           ) : null}
           {failed.length ? (
-            // No group retry endpoint: each failed task is retried (its cancelled dependents stay cancelled).
+            // One request retries every failed task and revives the dependents their failures cancelled.
             <button
               type="button"
               className="primary"
               disabled={busy}
-              onClick={() => run(() => Promise.all(failed.map((t) => api.post(`/tasks/${t.id}/retry`))))}
+              onClick={() => run(() => api.post(`/task_groups/${id}/retry`, {}))}
             >
               Retry {failed.length} failed
             </button>
