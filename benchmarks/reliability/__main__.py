@@ -42,7 +42,10 @@ def report(result: ChaosResult, command: str) -> str:
         "# Reliability soak",
         "",
         f"`{command}` — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
-        f"{os.cpu_count()} cores (shared with other work while it ran: figures are a floor).",
+        f"{os.cpu_count()} cores; load average when it ended (1/5/15 min): "
+        + "/".join(f"{value:.1f}" for value in os.getloadavg())
+        + " — the stack itself keeps the cores busy; more than that means other work shared "
+        "them and the figures are a floor.",
         "",
         f"Seed {config.seed}, {config.users} users, {config.workers} concurrent clients, "
         f"groups of {config.group_sizes[0]}-{config.group_sizes[1]} tasks, at most "
@@ -82,6 +85,13 @@ def report(result: ChaosResult, command: str) -> str:
         table(result.checks),
         "",
     ]
+    process_faults = [(at, what) for at, what in result.timeline if "sweep" not in what]
+    if process_faults or not result.ok:
+        # A violation's history (times in UTC) lines up against this; sweeps only when one shows.
+        shown = result.timeline if not result.ok else process_faults
+        lines += ["Fault timeline (UTC):", ""]
+        lines += [f"- {at:%H:%M:%S.%f} {what}" for at, what in shown[:200]]
+        lines.append("")
     return "\n".join(lines)
 
 

@@ -25,7 +25,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -76,6 +76,7 @@ class ChaosResult:
     tasks_total: int
     tasks_by_status: dict[str, int]
     settle_s: float
+    timeline: list[tuple[datetime, str]] = dataclasses.field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -629,6 +630,7 @@ def run(config: ChaosConfig, stack: LocalStack) -> ChaosResult:
             log=log,
             elapsed_s=elapsed,
             injected=injected,
+            timeline=list(faults.timeline),
             recoveries=dict(faults.recoveries),
             tasks_total=len(state.tasks),
             tasks_by_status=dict(Counter(str(t.get("status")) for t in state.tasks.values())),

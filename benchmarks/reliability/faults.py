@@ -59,6 +59,8 @@ class Faults:
         self.seed = seed
         self.http = requests.Session()
         self.injected: Counter[str] = Counter()
+        # When each process fault and sweep began and ended (UTC), to line violations up with.
+        self.timeline: list[tuple[datetime, str]] = []
         self.recoveries: dict[str, list[float]] = {}
         self.outage = Outage()
         self.rates: FaultRates | None = None
@@ -138,6 +140,10 @@ class Faults:
                 return True
         return False
 
+    def mark(self, what: str) -> None:
+        with self._lock:
+            self.timeline.append((datetime.now(UTC), what))
+
     # Scheduler ------------------------------------------------------------------------------
 
     def sweep(self, function: str, skew: timedelta = timedelta(0)) -> int:
@@ -151,6 +157,7 @@ class Faults:
         )
         with self._lock:
             self.injected[kind] += 1
+        self.mark(f"{kind} {function} start")
         try:
             response = self.http.post(
                 f"{self.stack.functions_base_url}/__/scheduler/{function}:run",
@@ -159,6 +166,8 @@ class Faults:
             )
         except requests.RequestException:
             return 0
+        finally:
+            self.mark(f"{kind} {function} end")
         return response.status_code
 
     def sweep_concurrently(self, skew: timedelta = timedelta(0), copies: int = 2) -> None:
@@ -181,10 +190,12 @@ class Faults:
         """SIGKILL the functions host (runs die mid-step), restart it; seconds it was away."""
         with self.outage:
             started = time.monotonic()
+            self.mark("functions host SIGKILL")
             self.stack.kill_functions()
             self.injected["functions host SIGKILL"] += 1
             time.sleep(down_s)
             self.stack.restart_functions()
+            self.mark("functions host restarted")
             return time.monotonic() - started
 
     def restart_firestore(self) -> float:
@@ -192,7 +203,9 @@ class Faults:
         again and what its trigger log held is kept."""
         with self.outage:
             self._trigger_history = self.trigger_faults()
+            self.mark("Firestore stopping (export)")
             seconds = self.stack.restart_firestore()
+            self.mark("Firestore restarted from export")
             self.injected["Firestore restart from export"] += 1
             if self.rates is not None:
                 self.switch_on(self.rates)

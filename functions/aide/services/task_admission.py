@@ -3,11 +3,11 @@ limits.
 
 `admit` is one transaction: it reads the task, its agent (the one it names, or the one chosen for
 it by aide.domain.agents.choose_agent, recorded on the task at the claim or when it joins that
-agent's waiting line), the user's and the
-agent's slot pools (domain.task_slots), the user and the plans, then either claims the task
-(queued → in_progress, through services.task_transitions, so the claim's event and group
-counters commit with it) and takes a slot in both pools, or leaves it queued on the waiting list
-of the pool that is full, with a readable `log` event saying which. A task that is not queued
+agent's waiting line), the user's and the agent's slot pools (domain.task_slots), the user and
+the plans, then either claims the task (queued → in_progress, through services.task_transitions,
+so the claim's event and group counters commit with it) and takes a slot in both pools, or
+leaves it queued on the waiting list of the pool that is full, with a readable `log` event
+saying which. A task that is not queued
 any more (a duplicate or concurrent delivery, a cancelled task) is skipped without a write.
 
 Agents: an `offline` agent is never chosen and never runs a task. A task naming an offline (or
