@@ -35,6 +35,7 @@ from aide.domain.audit_trail import (
     CHANGE_ID_KEY,
     CHANGE_STAMP_FIELD,
     SYSTEM_ACTOR,
+    AuditedChange,
     ChangeActor,
     audit_id_for_change,
     audit_id_for_event,
@@ -95,16 +96,7 @@ def audited_stamp(
         change_id = uuid.uuid4().hex
         stamp[CHANGE_ID_KEY] = change_id
         uow.audit_logs.create(
-            entry(
-                audit_id_for_change(change_id),
-                who,
-                change.action,
-                change.resource_type,
-                resource_id,
-                before=change.before,
-                after=change.after,
-                at=at,
-            )
+            change_entry(audit_id_for_change(change_id), who, change, resource_id, at)
         )
     return {CHANGE_STAMP_FIELD: stamp}
 
@@ -162,6 +154,25 @@ def entry(
     )
 
 
+def change_entry(
+    entry_id: str,
+    actor: ChangeActor,
+    change: AuditedChange,
+    resource_id: str,
+    at: datetime | None,
+) -> AuditLog:
+    return entry(
+        entry_id,
+        actor,
+        change.action,
+        change.resource_type,
+        resource_id,
+        before=change.before,
+        after=change.after,
+        at=at,
+    )
+
+
 def write_entry(db: Client, log: AuditLog) -> bool:
     """Create the entry; False when it already exists (a duplicate). Inside a unit of work,
     `uow.audit_logs.create(log)` instead: a duplicate then fails the whole unit."""
@@ -190,14 +201,4 @@ def record_document_change(
         if after is None
         else audit_id_for_event(event_id)
     )
-    log = entry(
-        entry_id,
-        actor,
-        change.action,
-        change.resource_type,
-        resource_id,
-        before=change.before,
-        after=change.after,
-        at=at,
-    )
-    return write_entry(db, log)
+    return write_entry(db, change_entry(entry_id, actor, change, resource_id, at))
