@@ -525,30 +525,51 @@ def settle(faults: Faults, db: Any, timeout_s: float) -> float:
     return time.monotonic() - started
 
 
-def snapshot(stack: LocalStack, db: Any, faults: Faults) -> Snapshot:
+def snapshot(stack: LocalStack, db: Any, faults: Faults, uids: set[str]) -> Snapshot:
+    """What Firestore holds of this run's users (`uids`): the stack may also hold other tests'
+    data — even documents edited by hand, as a process-fault test does — which is not judged."""
+
     def docs(collection: str) -> dict[str, dict[str, Any]]:
-        return {s.id: s.to_dict() or {} for s in db.collection(collection).stream()}
+        found = {s.id: s.to_dict() or {} for s in db.collection(collection).stream()}
+        return {key: doc for key, doc in found.items() if doc.get("userId") in uids}
 
     tasks = docs("tasks")
     events: dict[str, list[dict[str, Any]]] = {}
     for event in db.collection_group("events").stream():
         parent = event.reference.parent.parent
-        if parent is not None and parent.parent.id == "tasks":
+        if parent is not None and parent.parent.id == "tasks" and parent.id in tasks:
             events.setdefault(parent.id, []).append({"id": event.id, **(event.to_dict() or {})})
     memory: dict[str, list[dict[str, Any]]] = {}
     for node in docs("agent_memory").values():
         if node.get("type") == "reasoning_step":
             memory.setdefault(str(node.get("taskId")), []).append(node)
+    groups = docs("task_groups")
+    # Agents' pools are shared by every user: only this run's tasks in them are judged.
+    agent_pools = [
+        {
+            **pool,
+            **{
+                line: [t for t in pool.get(line) or [] if t in tasks]
+                for line in ("running", "waiting", "offered")
+            },
+        }
+        for s in db.collection("task_slots").stream()
+        if (pool := s.to_dict() or {}).get("agentId")
+    ]
     fs_faults = faults.trigger_faults()
     return Snapshot(
         tasks=tasks,
         events=events,
         memory_steps=memory,
-        groups=docs("task_groups"),
+        groups=groups,
         dispatches=list(docs("task_dispatches").values()),
-        audit_logs=list(docs("audit_logs").values()),
+        audit_logs=[
+            entry
+            for s in db.collection("audit_logs").stream()
+            if (entry := s.to_dict() or {}).get("resourceId") in tasks.keys() | groups.keys()
+        ],
         quota_counters=list(docs("quota_counters").values()),
-        task_slots=list(docs("task_slots").values()),
+        task_slots=[*docs("task_slots").values(), *agent_pools],
         dead_letters=faults.dead_letters(),
         lost_triggers=[*fs_faults["triggerDeliveriesLost"], *fs_faults["triggerDeliveriesFailed"]],
     )
@@ -606,7 +627,7 @@ def run(config: ChaosConfig, stack: LocalStack) -> ChaosResult:
         if fault_thread.error is not None:
             raise fault_thread.error
         settle_s = settle(faults, db, config.settle_timeout_s)
-        state = snapshot(stack, db, faults)
+        state = snapshot(stack, db, faults, {user.uid for user in users})
         counts = faults.push_fault_counts()
         injected = dict(faults.injected)
         injected["Pub/Sub push answered 503"] = int(counts.get("injectedFailures", 0))
