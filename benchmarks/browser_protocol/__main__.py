@@ -33,22 +33,13 @@ import requests
 
 from benchmarks.firestore_emulator.servers import REPO, _wait_for_line
 from emulators.stack.ports import free_port
+from tests.fixtures.browser import CHROMIUM_ARGS
 
 COMMITS = 200
 SESSIONS = 200
 HOLD_S = 60.0
 PROJECT = "bench-browser"
 DATABASE = f"projects/{PROJECT}/databases/(default)"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def percentile(samples: list[float], fraction: float) -> float:

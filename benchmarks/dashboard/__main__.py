@@ -33,8 +33,9 @@ import requests
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "functions"))
 
-from benchmarks.browser_protocol.__main__ import CHROMIUM_ARGS, percentile  # noqa: E402
+from benchmarks.browser_protocol.__main__ import percentile  # noqa: E402
 from emulators.stack.stack import LocalStack  # noqa: E402
+from tests.fixtures.browser import CHROMIUM_ARGS  # noqa: E402
 
 DIST = REPO / "web" / "dist"
 TASKS = 1000

@@ -556,7 +556,7 @@ def snapshot(stack: LocalStack, db: Any, faults: Faults, uids: set[str]) -> Snap
         for s in db.collection("task_slots").stream()
         if (pool := s.to_dict() or {}).get("agentId")
     ]
-    fs_faults = faults.trigger_faults()
+    resources = tasks.keys() | groups.keys()
     return Snapshot(
         tasks=tasks,
         events=events,
@@ -566,12 +566,11 @@ def snapshot(stack: LocalStack, db: Any, faults: Faults, uids: set[str]) -> Snap
         audit_logs=[
             entry
             for s in db.collection("audit_logs").stream()
-            if (entry := s.to_dict() or {}).get("resourceId") in tasks.keys() | groups.keys()
+            if (entry := s.to_dict() or {}).get("resourceId") in resources
         ],
         quota_counters=list(docs("quota_counters").values()),
         task_slots=[*docs("task_slots").values(), *agent_pools],
         dead_letters=faults.dead_letters(),
-        lost_triggers=[*fs_faults["triggerDeliveriesLost"], *fs_faults["triggerDeliveriesFailed"]],
     )
 
 

@@ -43,8 +43,6 @@ class Snapshot:
     quota_counters: list[Doc] = dataclasses.field(default_factory=list)
     task_slots: list[Doc] = dataclasses.field(default_factory=list)
     dead_letters: list[Doc] = dataclasses.field(default_factory=list)
-    # Trigger deliveries the Firestore emulator dropped on purpose: {"trigger", "document"}.
-    lost_triggers: list[Doc] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
